@@ -1,0 +1,196 @@
+"""The from-scratch base model: a GPT-2 trained on one task until it does the task, standing in for
+the paper's fully fine-tuned pretrained GPT-2 (no hub weights here).
+
+The recipe (notebook 02 shows the curves behind each choice):
+- one token per hash, from a small hash vocabulary (see ``profiles.SMALL_HASHES``);
+- dense supervision: each training sequence is one map followed by the paper-format query and its
+  answer, then *recall lines* (``k=>`` -> ``v`` for links of the map: the plain key->value lookup,
+  the induction-style circuit every later step relies on) and a few extra queries;
+- AdamW at lr 1e-3 (at 2e-3 and above a small GPT-2 never forms the lookup), linear warm-up, cosine
+  decay, gradient clipping, no dropout, fresh samples every step.
+
+The batch at step ``t`` is drawn from ``Random(f"{seed}-{t}")``, so a run resumed from a checkpoint
+sees exactly the batches it would have seen, and on CPU reproduces the same weights.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from .encoding import collate, encode_segments
+from .evaluation import exact_match
+from .io import atomic_write_json, read_json
+from .tasks import (ANSWER_SEPARATOR, HashChainConfig, HashHopConfig, TaskConfig, generate,
+                    hashchain_sample, hashhop_sample, sample_hashes)
+
+
+# ----------------------------------------------------------------------------- training sequences
+def _links(prompt: str) -> list[tuple[str, str]]:
+    return [tuple(line.split("=>")) for line in prompt.split("\n") if "=>" in line]
+
+
+def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int) -> list[tuple[str, bool]]:
+    """Segments ``(text, supervised)`` of one training sequence: the paper-format prompt and its
+    answer first (so evaluation prompts are exactly a training prefix), then recall lines and extra
+    hop queries about the same map.
+
+    >>> cfg = HashHopConfig(chain_length=3, max_hops=1, hash_length=2, alphabet="abcd")
+    >>> "".join(t for t, _ in dense_sequence(cfg, random.Random(0), 1, 1))
+    'Map:\\nbc=>ba\\ncd=>bc\\nStart: cd\\nHops: 1\\nTarget: bc\\nbc=>ba\\nStart: bc\\nHops: 1\\nTarget: ba'
+    """
+    make = hashhop_sample if isinstance(task, HashHopConfig) else hashchain_sample
+    sample = make(task, rng)
+    segments = [(sample.prompt, False), (ANSWER_SEPARATOR + sample.answer, True)]
+    links = _links(sample.prompt)
+    nxt = dict(links)  # HashChain's start has several links; recall lines only ask unique keys
+    keys = [k for k, _ in links if sum(1 for kk, _ in links if kk == k) == 1]
+    for _ in range(recall_lines):
+        key = rng.choice(keys)
+        segments += [(f"\n{key}=>", False), (nxt[key], True)]
+    max_hops = task.max_hops if isinstance(task, HashHopConfig) else 2
+    for _ in range(extra_queries):
+        key = rng.choice(keys)
+        path = [key]
+        while path[-1] in nxt and len(path) <= max_hops and path[-1] in keys:
+            path.append(nxt[path[-1]])
+        if len(path) < 2:
+            continue
+        hops = rng.randint(1, len(path) - 1)
+        segments += [(f"\nStart: {key}\nHops: {hops}\nTarget:", False), (ANSWER_SEPARATOR + path[hops], True)]
+    return segments
+
+
+def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
+                   recall_lines: int, extra_queries: int):
+    rng = random.Random(f"{seed}-{step}")
+    encoded = [encode_segments(tokenizer, dense_sequence(task, rng, recall_lines, extra_queries))
+               for _ in range(batch_size)]
+    return collate(encoded, tokenizer.pad_token_id)
+
+
+# ----------------------------------------------------------------------------- evaluation sets
+def eval_sets(task: TaskConfig, points: list[int], n: int, seed: int) -> dict[int, list]:
+    """Held-out prompts in the paper's format, ``n`` per hop count (HashHop) or shortest length
+    (HashChain). Their seeds are disjoint from training's (which are strings ``"seed-step"``)."""
+    out = {}
+    for point in points:
+        if isinstance(task, HashHopConfig):
+            cfg = HashHopConfig(max(task.chain_length, point + 1), point, point, task.hash_length, task.alphabet)
+        else:
+            lengths = tuple(sorted(set(task.chain_lengths) | {point, point + 1}))
+            cfg = HashChainConfig(lengths, task.num_chains, point, task.hash_length, task.alphabet)
+        out[point] = generate(cfg, n, seed=10_000 * seed + 1000 + point)
+    return out
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_checkpoint(folder: Path, model, optimizer, step: int, log: list) -> None:
+    """Model and AdamW state as safetensors (no pickles); ``state.json`` written last marks it whole."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "state.json"
+    tmp.unlink(missing_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
+    opt_tensors, opt_meta = {}, {}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            for key, value in state.items():
+                if torch.is_tensor(value):
+                    opt_tensors[f"{names[id(p)]}::{key}"] = value.contiguous()
+    opt_meta["lr"] = [g["lr"] for g in optimizer.param_groups]
+    save_file(opt_tensors, folder / "optimizer.safetensors")
+    atomic_write_json(tmp, {"step": step, "log": log, "optimizer": opt_meta})
+
+
+def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
+    state_file = folder / "state.json"
+    if not state_file.exists():
+        return None
+    state = read_json(state_file)
+    model.load_state_dict(load_file(folder / "model.safetensors"))
+    tensors = load_file(folder / "optimizer.safetensors")
+    params = dict(model.named_parameters())
+    for key, value in tensors.items():
+        name, field = key.split("::")
+        optimizer.state[params[name]][field] = value
+    return state["step"], state["log"]
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class Recipe:
+    lr: float = 1e-3
+    batch_size: int = 32
+    warmup_steps: int = 100
+    steps: int = 6000
+    recall_lines: int = 8
+    extra_queries: int = 3
+    weight_decay: float = 0.01
+    eval_every: int = 250
+    eval_n: int = 200
+    checkpoint_every: int = 250
+    seed: int = 0
+
+
+def lr_at(step: int, recipe: Recipe) -> float:
+    if step < recipe.warmup_steps:
+        return recipe.lr * (step + 1) / recipe.warmup_steps
+    progress = (step - recipe.warmup_steps) / max(1, recipe.steps - recipe.warmup_steps)
+    return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
+               checkpoint_dir: Path | None = None, progress: bool = True, time_limit_s: float | None = None,
+               stop_when: dict | None = None) -> list[dict]:
+    """Train ``model`` in place; return the learning curve (held-out exact match per eval point vs
+    step and wall time). Resumes from ``checkpoint_dir`` if it holds a checkpoint. ``stop_when``
+    (e.g. ``{1: 0.95, 2: 0.8}``) ends training early once every listed point reaches its accuracy."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98),
+                                  weight_decay=recipe.weight_decay)
+    step, log = 0, []
+    if checkpoint_dir is not None:
+        resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
+        if resumed:
+            step, log = resumed
+    evals = eval_sets(task, eval_points, recipe.eval_n, recipe.seed)
+    elapsed0 = log[-1]["seconds"] if log else 0.0
+    start = time.time()
+    model.train()
+    bar = tqdm(total=recipe.steps, initial=step, desc="base", disable=not progress)
+    while step < recipe.steps:
+        x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
+                              recipe.recall_lines, recipe.extra_queries)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, recipe)
+        loss = model(input_ids=x, labels=y).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        done = step == recipe.steps
+        if step % recipe.eval_every == 0 or done:
+            accuracy = {p: sum(exact_match(model, tokenizer, s)) / len(s) for p, s in evals.items()}
+            log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1),
+                        "loss": round(loss.item(), 4), "accuracy": {str(k): v for k, v in accuracy.items()}})
+            bar.set_postfix(loss=f"{loss.item():.3f}", **{f"acc{k}": f"{v:.2f}" for k, v in accuracy.items()})
+            if stop_when and all(accuracy.get(int(k), 0) >= v for k, v in stop_when.items()):
+                done = True
+        if checkpoint_dir is not None and (step % recipe.checkpoint_every == 0 or done):
+            save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
+        if time_limit_s is not None and time.time() - start > time_limit_s:
+            break
+        if done:
+            break
+    bar.close()
+    return log

@@ -1,0 +1,90 @@
+"""Exact-match evaluation: greedy answer == true answer, no sampling, no partial credit.
+
+Greedy decoding gets the answer right iff, at every answer position, the argmax given the *true*
+prefix is the true token (if all earlier argmaxes were right, the greedy prefix *is* the true
+prefix). So one batched teacher-forced forward pass gives exactly greedy decoding's verdicts;
+``greedy_exact_match`` keeps the slow ``generate`` path to prove it (tests compare the two).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import torch
+from tqdm import tqdm
+
+from .encoding import IGNORE, collate, encode
+from .tasks import ANSWER_SEPARATOR, Sample
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+@torch.no_grad()
+def exact_match(model, tokenizer, samples: list[Sample], batch_size: int = 256, progress: bool = False) -> list[bool]:
+    """Per-sample verdicts from teacher-forced argmax, batched and length-bucketed."""
+    encoded = [encode(tokenizer, s) for s in samples]
+    order = sorted(range(len(samples)), key=lambda i: len(encoded[i][0]))  # similar lengths pad less
+    verdicts = [False] * len(samples)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc="eval", disable=not progress, leave=False):
+        rows = order[start:start + batch_size]
+        x, y = collate([encoded[i] for i in rows], _pad_id(tokenizer))
+        logits = model(input_ids=x.to(device)).logits[:, :-1]
+        target = y[:, 1:].to(device)
+        supervised = target != IGNORE
+        hit = (logits.argmax(-1) == target) | ~supervised
+        for row, ok in zip(rows, hit.all(-1).tolist()):
+            verdicts[row] = ok
+    model.train(was_training)
+    return verdicts
+
+
+@torch.no_grad()
+def greedy_exact_match(model, tokenizer, samples: list[Sample]) -> list[bool]:
+    """Per-sample verdicts from ``generate`` with greedy decoding (prompts of equal length batched)."""
+    device = next(model.parameters()).device
+    groups = defaultdict(list)
+    for i, s in enumerate(samples):
+        prompt = tokenizer(s.prompt, add_special_tokens=False)["input_ids"]
+        answer = tokenizer(ANSWER_SEPARATOR + s.answer, add_special_tokens=False)["input_ids"]
+        groups[(len(prompt), len(answer))].append((i, prompt, answer))
+    verdicts = [False] * len(samples)
+    was_training = model.training
+    model.eval()
+    for (_, n_new), items in groups.items():
+        x = torch.tensor([p for _, p, _ in items], device=device)
+        out = model.generate(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=n_new,
+                             do_sample=False, pad_token_id=_pad_id(tokenizer))
+        for (i, _, answer), row in zip(items, out[:, x.shape[1]:].tolist()):
+            verdicts[i] = row == answer
+    model.train(was_training)
+    return verdicts
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a binomial proportion (sound at 0 and 1, unlike the normal one)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def accuracy_table(samples: list[Sample], verdicts: list[bool], key: str) -> list[dict]:
+    """Accuracy with a Wilson interval for each value of ``sample.meta[key]`` (e.g. hops, shortest)."""
+    groups = defaultdict(list)
+    for s, ok in zip(samples, verdicts):
+        groups[s.meta[key]].append(ok)
+    rows = []
+    for value in sorted(groups):
+        hits, n = sum(groups[value]), len(groups[value])
+        lo, hi = wilson_interval(hits, n)
+        rows.append({key: value, "n": n, "correct": hits, "accuracy": hits / n, "ci_low": lo, "ci_high": hi})
+    return rows

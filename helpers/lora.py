@@ -1,0 +1,186 @@
+"""LoRA on a frozen base through ``peft``, as the paper does: adapters on ``mlp.c_proj`` of the last
+N blocks by default, loss on the answer tokens only, AdamW with warm-up and linear decay.
+
+A run is its config (``runs.Run``): asking for a finished run loads its adapter instead of
+retraining; an interrupted run resumes from its last checkpoint (adapter + optimizer state in
+safetensors); ``result.json`` is written last, so a half-finished run is never loaded.
+"""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from .encoding import collate, encode
+from .evaluation import accuracy_table, exact_match
+from .io import atomic_write_json, read_json
+from .model import load_pretrained
+from .paths import RUNS
+from .runs import Run
+from .tasks import HashChainConfig, HashHopConfig, TaskConfigError, config_from_dict, generate
+
+LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
+                 "dropout": 0.0, "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30,
+                 "samples_per_epoch": 4800, "fresh_each_epoch": True, "seed": 0}
+
+
+def _blocks(model) -> int:
+    return model.config.n_layer
+
+
+def validate_lora(model, target_modules: list[str], last_n_blocks: int | None, rank: int) -> None:
+    """Refuse, before any training, target modules the model lacks, ``last_n_blocks`` out of range
+    and ranks larger than the smallest adapted layer."""
+    if not isinstance(rank, int) or rank < 1:
+        raise TaskConfigError(f"rank: must be an integer >= 1, got {rank!r}")
+    n = _blocks(model)
+    if last_n_blocks is not None and not (isinstance(last_n_blocks, int) and 1 <= last_n_blocks <= n):
+        raise TaskConfigError(f"last_n_blocks: allowed values are None (all) or 1..{n}, got {last_n_blocks!r}")
+    if not target_modules:
+        raise TaskConfigError("target_modules: give at least one module name, e.g. ['mlp.c_proj']")
+    modules = dict(model.named_modules())
+    for target in target_modules:
+        hits = [m for name, m in modules.items() if name == target or name.endswith("." + target)]
+        if not hits or not all(hasattr(m, "weight") and m.weight.dim() == 2 for m in hits):
+            suffixes = sorted({".".join(name.split(".")[-2:]) for name, m in modules.items()
+                               if hasattr(m, "weight") and getattr(m.weight, "dim", lambda: 0)() == 2 and ".h." in name})
+            raise TaskConfigError(f"target_modules: {target!r} matches no linear layer of this model; "
+                                  f"allowed values are {suffixes}")
+        largest = min(min(m.weight.shape) for m in hits)
+        if rank > largest:
+            raise TaskConfigError(f"rank: {rank} is larger than layer {target!r} allows "
+                                  f"(min(in, out) = {largest}); allowed values are 1..{largest}")
+
+
+def add_lora(model, target_modules: list[str], last_n_blocks: int | None, rank: int, alpha: float,
+             dropout: float = 0.0, seed: int = 0):
+    """Wrap ``model`` in a peft LoRA model; base weights are frozen by peft."""
+    validate_lora(model, target_modules, last_n_blocks, rank)
+    n = _blocks(model)
+    layers = list(range(n - last_n_blocks, n)) if last_n_blocks else None
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
+                        layers_to_transform=layers, layers_pattern="h" if layers else None,
+                        fan_in_fan_out=True, bias="none", task_type="CAUSAL_LM")
+    torch.manual_seed(seed)  # lora_A's random init
+    return get_peft_model(model, config)
+
+
+def _task(cfg: dict):
+    return config_from_dict(cfg)
+
+
+def _epoch_samples(task, n: int, seed: int, epoch: int):
+    return generate(task, n, seed=10_000_019 * (seed + 1) + epoch)
+
+
+def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
+    state = {}
+    names = {id(p): n for n, p in model.named_parameters() if p.requires_grad}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for key, value in optimizer.state.get(p, {}).items():
+                if torch.is_tensor(value):
+                    state[f"{names[id(p)]}::{key}"] = value.contiguous()
+    (folder / "progress.json").unlink(missing_ok=True)
+    model.save_pretrained(folder / "checkpoint")
+    save_file(state, folder / "optimizer.safetensors")
+    atomic_write_json(folder / "progress.json", {"step": step})
+
+
+def _load_training_state(folder: Path, model, optimizer) -> int:
+    progress = folder / "progress.json"
+    if not progress.exists():
+        return 0
+    step = read_json(progress)["step"]
+    adapter = load_file(folder / "checkpoint" / "adapter_model.safetensors")
+    from peft import set_peft_model_state_dict
+    set_peft_model_state_dict(model, adapter)
+    params = dict(model.named_parameters())
+    for key, value in load_file(folder / "optimizer.safetensors").items():
+        name, field = key.split("::")
+        optimizer.state[params[name]][field] = value
+    return step
+
+
+def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points: list[int], eval_n: int,
+                    **overrides) -> dict:
+    unknown = set(overrides) - set(LORA_DEFAULTS)
+    if unknown:
+        raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted(LORA_DEFAULTS)}")
+    cfg = dict(LORA_DEFAULTS, **overrides)
+    cfg.update(base=str(base_dir), base_checksum=base_checksum, task=task, eval_points=list(eval_points), eval_n=eval_n)
+    return cfg
+
+
+def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:
+    """Accuracy with 95% intervals per hop count (HashHop) or shortest length (HashChain)."""
+    samples = []
+    for point in points:
+        if isinstance(task, HashHopConfig):
+            cfg = HashHopConfig(max(task.chain_length, point + 1), point, point, task.hash_length, task.alphabet)
+        else:
+            lengths = tuple(sorted(set(task.chain_lengths) | {point, point + 1}))
+            cfg = HashChainConfig(lengths, task.num_chains, point, task.hash_length, task.alphabet)
+        samples += generate(cfg, n, seed=7_000_003 + 101 * seed + point)
+    verdicts = exact_match(model, tokenizer, samples)
+    key = "hops" if isinstance(task, HashHopConfig) else "shortest"
+    return accuracy_table(samples, verdicts, key)
+
+
+def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> dict:
+    """Train (or load) one LoRA run; returns its result (accuracy table and adapter folder)."""
+    run = Run(root, "lora", config)
+    done = run.finished()
+    if done is not None:
+        return dict(done, adapter_dir=str(run.dir / "adapter"), cached=True)
+    model, tokenizer = load_pretrained(config["base"])
+    task = _task(config["task"])
+    model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
+                     config["dropout"], config["seed"])
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config["lr"], betas=(0.9, 0.98), weight_decay=0.0)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    step = _load_training_state(run.dir, model, optimizer)
+    steps, batch, per_epoch = config["steps"], config["batch_size"], config["samples_per_epoch"]
+    epoch_cache: dict[int, list] = {}
+    model.train()
+    bar = tqdm(total=steps, initial=step, desc=f"lora r={config['rank']} seed={config['seed']}", disable=not progress)
+    last_loss = None
+    while step < steps:
+        epoch, offset = divmod(step * batch, per_epoch)
+        key = epoch if config["fresh_each_epoch"] else 0
+        if key not in epoch_cache:
+            epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key)]}
+        rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(batch)]
+        x, y = collate(rows, tokenizer.pad_token_id)
+        warm = config["warmup_steps"]
+        scale = (step + 1) / warm if step < warm else max(0.0, (steps - step) / max(1, steps - warm))
+        for group in optimizer.param_groups:
+            group["lr"] = config["lr"] * scale
+        loss = model(input_ids=x, labels=y).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        step += 1
+        last_loss = loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{last_loss:.3f}")
+        if step % 100 == 0 and step < steps:
+            _save_training_state(run.dir, model, optimizer, step)
+    bar.close()
+    model.save_pretrained(run.dir / "adapter")
+    table = evaluate_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
+    result = run.finish({"accuracy": table, "final_loss": last_loss},
+                        files=["adapter/adapter_model.safetensors", "adapter/adapter_config.json"])
+    return dict(result, adapter_dir=str(run.dir / "adapter"), cached=False)
+
+
+def load_adapter(base_dir: str, adapter_dir: str):
+    model, tokenizer = load_pretrained(base_dir)
+    return PeftModel.from_pretrained(model, adapter_dir), tokenizer

@@ -1,0 +1,46 @@
+"""GPT-2 models: built from a ``GPT2Config`` sized by a profile (offline default), or loaded with
+``from_pretrained`` from a model id or local directory when the user has real weights."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+from .tasks import TaskConfigError
+
+MODEL_KEYS = {"n_layer", "n_embd", "n_head", "n_positions"}
+
+
+def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
+    """A randomly initialised GPT-2 (``GPT2LMHeadModel``) whose vocabulary is the tokenizer's.
+
+    Dropout is off: the tasks are generated fresh each step, so there is nothing to overfit, and
+    dropout only slows the formation of the lookup circuit.
+    """
+    unknown = set(model_cfg) - MODEL_KEYS
+    if unknown:
+        raise TaskConfigError(f"model: unknown keys {sorted(unknown)}; allowed keys are {sorted(MODEL_KEYS)}")
+    if model_cfg["n_embd"] % model_cfg["n_head"]:
+        raise TaskConfigError(f"model.n_head: must divide n_embd={model_cfg['n_embd']}, got {model_cfg['n_head']}")
+    config = GPT2Config(vocab_size=len(tokenizer), resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                        pad_token_id=tokenizer.pad_token_id, **model_cfg)
+    # Eager attention: on CPU it is as fast as SDPA at these sizes and is deterministic (see helpers.bench).
+    config._attn_implementation = "eager"
+    torch.manual_seed(seed)
+    return GPT2LMHeadModel(config)
+
+
+def load_pretrained(name_or_path: str | Path, device: str = "cpu"):
+    """``(model, tokenizer)`` from a local ``save_pretrained`` directory or a hub id (e.g. ``gpt2``),
+    the way the paper starts from pretrained GPT-2. Weights are read from safetensors only."""
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    if tokenizer.pad_token is None:  # GPT-2's tokenizer has none; padding is never scored anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, use_safetensors=True).to(device)
+    return model, tokenizer
+
+
+def count_parameters(model, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
