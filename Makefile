@@ -24,8 +24,10 @@ figures: $(VENV)/.installed
 	  $(VENV)/bin/papermill -k python3 --cwd notebooks -p PROFILE $(PROFILE) $$nb $$nb || exit 1; \
 	done
 
+# Unit tests, doctests, and nbval over every notebook in the smoke profile (outputs tagged
+# NBVAL_CHECK_OUTPUT are compared; figures go to figures/smoke/, never over the committed ones).
 test: $(VENV)/.installed
-	$(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+	REPRO_PROFILE=smoke $(PY) -m pytest tests helpers notebooks --nbval-lax -p no:cacheprovider
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests -m "not slow"

@@ -14,7 +14,6 @@ sees exactly the batches it would have seen, and on CPU reproduces the same weig
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -22,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from .encoding import collate, encode_segments
-from .evaluation import exact_match
+from .evaluation import exact_match, point_samples
 from .io import atomic_write_json, read_json
-from .tasks import (ANSWER_SEPARATOR, HashChainConfig, HashHopConfig, TaskConfig, generate,
-                    hashchain_sample, hashhop_sample, sample_hashes)
+from .tasks import ANSWER_SEPARATOR, HashHopConfig, TaskConfig, hashchain_sample, hashhop_sample
 
 
 # ----------------------------------------------------------------------------- training sequences
@@ -71,24 +69,8 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
 def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
                    recall_lines: int, extra_queries: int):
     rng = random.Random(f"{seed}-{step}")
-    encoded = [encode_segments(tokenizer, dense_sequence(task, rng, recall_lines, extra_queries))
-               for _ in range(batch_size)]
-    return collate(encoded, tokenizer.pad_token_id)
-
-
-# ----------------------------------------------------------------------------- evaluation sets
-def eval_sets(task: TaskConfig, points: list[int], n: int, seed: int) -> dict[int, list]:
-    """Held-out prompts in the paper's format, ``n`` per hop count (HashHop) or shortest length
-    (HashChain). Their seeds are disjoint from training's (which are strings ``"seed-step"``)."""
-    out = {}
-    for point in points:
-        if isinstance(task, HashHopConfig):
-            cfg = HashHopConfig(max(task.chain_length, point + 1), point, point, task.hash_length, task.alphabet)
-        else:
-            lengths = tuple(sorted(set(task.chain_lengths) | {point, point + 1}))
-            cfg = HashChainConfig(lengths, task.num_chains, point, task.hash_length, task.alphabet)
-        out[point] = generate(cfg, n, seed=10_000 * seed + 1000 + point)
-    return out
+    sequences = [dense_sequence(task, rng, recall_lines, extra_queries) for _ in range(batch_size)]
+    return collate(encode_segments(tokenizer, sequences), tokenizer.pad_token_id)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -97,7 +79,7 @@ def save_checkpoint(folder: Path, model, optimizer, step: int, log: list) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "state.json"
     tmp.unlink(missing_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
+    save_model(model, str(folder / "model.safetensors"))  # handles GPT-2's tied embedding / lm_head
     opt_tensors, opt_meta = {}, {}
     names = {id(p): n for n, p in model.named_parameters()}
     for group in optimizer.param_groups:
@@ -116,7 +98,7 @@ def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
     if not state_file.exists():
         return None
     state = read_json(state_file)
-    model.load_state_dict(load_file(folder / "model.safetensors"))
+    load_model(model, str(folder / "model.safetensors"))
     tensors = load_file(folder / "optimizer.safetensors")
     params = dict(model.named_parameters())
     for key, value in tensors.items():
@@ -161,7 +143,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
         if resumed:
             step, log = resumed
-    evals = eval_sets(task, eval_points, recipe.eval_n, recipe.seed)
+    evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
     elapsed0 = log[-1]["seconds"] if log else 0.0
     start = time.time()
     model.train()

@@ -24,15 +24,21 @@ def encode(tokenizer, sample: Sample) -> tuple[list[int], list[int]]:
     return prompt + answer, [IGNORE] * len(prompt) + answer
 
 
-def encode_segments(tokenizer, segments: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
-    """Concatenate text segments; segments flagged ``True`` are supervised. Used for the base
-    model's dense training sequences (one map, several queries)."""
-    ids, labels = [], []
-    for text, supervised in segments:
-        part = tokenizer(text, add_special_tokens=False)["input_ids"]
-        ids += part
-        labels += part if supervised else [IGNORE] * len(part)
-    return ids, labels
+def encode_segments(tokenizer, sequences: list[list[tuple[str, bool]]]) -> list[tuple[list[int], list[int]]]:
+    """Each sequence is a list of text segments ``(text, supervised)``, concatenated; supervised
+    segments are labelled. Used for the base model's dense training sequences (one map, several
+    queries). All segments of all sequences go through the tokenizer in one batched call."""
+    flat = [text for segments in sequences for text, _ in segments]
+    parts = iter(tokenizer(flat, add_special_tokens=False)["input_ids"]) if flat else iter(())
+    out = []
+    for segments in sequences:
+        ids, labels = [], []
+        for _, supervised in segments:
+            part = next(parts)
+            ids += part
+            labels += part if supervised else [IGNORE] * len(part)
+        out.append((ids, labels))
+    return out
 
 
 def collate(encoded: list[tuple[list[int], list[int]]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode
-from .tasks import ANSWER_SEPARATOR, Sample
+from .tasks import ANSWER_SEPARATOR, HashChainConfig, HashHopConfig, Sample, chance_level, generate
 
 
 def _pad_id(tokenizer) -> int:
@@ -88,3 +88,31 @@ def accuracy_table(samples: list[Sample], verdicts: list[bool], key: str) -> lis
         lo, hi = wilson_interval(hits, n)
         rows.append({key: value, "n": n, "correct": hits, "accuracy": hits / n, "ci_low": lo, "ci_high": hi})
     return rows
+
+
+def point_config(task, point: int):
+    """The task with the hop count (HashHop) or the shortest length (HashChain) fixed to ``point``;
+    the chain or the allowed lengths grow when ``point`` lies beyond the training range."""
+    if isinstance(task, HashHopConfig):
+        return HashHopConfig(max(task.chain_length, point + 1), point, point, task.hash_length, task.alphabet)
+    lengths = tuple(sorted(set(task.chain_lengths) | {point, point + 1}))
+    return HashChainConfig(lengths, task.num_chains, point, task.hash_length, task.alphabet)
+
+
+def point_samples(task, points: list[int], n: int, seed: int = 0) -> dict[int, list[Sample]]:
+    """``n`` held-out prompts per point. Training draws from string seeds (``"seed-step"``) or
+    ``generate`` seeds below 7,000,000 + ..., so these never coincide with training batches."""
+    return {p: generate(point_config(task, p), n, seed=7_000_003 + 101 * seed + p) for p in points}
+
+
+def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:
+    """Accuracy with 95% intervals and the chance level per hop count (HashHop) or shortest length
+    (HashChain), ``n`` prompts each."""
+    samples = [s for group in point_samples(task, points, n, seed).values() for s in group]
+    verdicts = exact_match(model, tokenizer, samples)
+    key = "hops" if isinstance(task, HashHopConfig) else "shortest"
+    table = accuracy_table(samples, verdicts, key)
+    for row in table:  # chance: a uniform guess among the map's hashes other than the start
+        group = [chance_level(s) for s in samples if s.meta[key] == row[key]]
+        row["chance"] = sum(group) / len(group)
+    return table

@@ -7,8 +7,6 @@ safetensors); ``result.json`` is written last, so a half-finished run is never l
 """
 from __future__ import annotations
 
-import random
-import re
 from pathlib import Path
 
 import torch
@@ -17,12 +15,12 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from .encoding import collate, encode
-from .evaluation import accuracy_table, exact_match
+from .evaluation import evaluate_points
 from .io import atomic_write_json, read_json
 from .model import load_pretrained
 from .paths import RUNS
 from .runs import Run
-from .tasks import HashChainConfig, HashHopConfig, TaskConfigError, config_from_dict, generate
+from .tasks import TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
                  "dropout": 0.0, "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30,
@@ -117,21 +115,6 @@ def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points:
     return cfg
 
 
-def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:
-    """Accuracy with 95% intervals per hop count (HashHop) or shortest length (HashChain)."""
-    samples = []
-    for point in points:
-        if isinstance(task, HashHopConfig):
-            cfg = HashHopConfig(max(task.chain_length, point + 1), point, point, task.hash_length, task.alphabet)
-        else:
-            lengths = tuple(sorted(set(task.chain_lengths) | {point, point + 1}))
-            cfg = HashChainConfig(lengths, task.num_chains, point, task.hash_length, task.alphabet)
-        samples += generate(cfg, n, seed=7_000_003 + 101 * seed + point)
-    verdicts = exact_match(model, tokenizer, samples)
-    key = "hops" if isinstance(task, HashHopConfig) else "shortest"
-    return accuracy_table(samples, verdicts, key)
-
-
 def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> dict:
     """Train (or load) one LoRA run; returns its result (accuracy table and adapter folder)."""
     run = Run(root, "lora", config)
@@ -184,3 +167,25 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
 def load_adapter(base_dir: str, adapter_dir: str):
     model, tokenizer = load_pretrained(base_dir)
     return PeftModel.from_pretrained(model, adapter_dir), tokenizer
+
+
+def main(argv=None) -> int:
+    """``python -m helpers.lora --config FILE``: run one job written by ``helpers.sweep.write_job_files``."""
+    import argparse
+    import json
+
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.lora", description="Train (or load) one LoRA run.")
+    parser.add_argument("--config", type=Path, required=True, help="a job's JSON config")
+    args = parser.parse_args(argv)
+    try:
+        config = json.loads(args.config.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        parser.error(f"--config: cannot read {args.config}: {err}")
+    result = train_lora_run(config)
+    print(json.dumps({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"], "cached": result["cached"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

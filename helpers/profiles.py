@@ -20,16 +20,16 @@ SMALL_HASHES = {"alphabet": "abcdefgh", "hash_length": 2, "hash_tokens": "whole"
 
 _SMALL = {
     "tokenizer": dict(SMALL_HASHES),
-    "model": {"n_layer": 4, "n_embd": 128, "n_head": 4, "n_positions": 512},
+    "model": {"n_layer": 4, "n_embd": 64, "n_head": 4, "n_positions": 256},
     # Where the notebooks' base models come from: "committed" loads models/<task>-<profile>,
     # "train" trains them with the recipe below, anything else is a from_pretrained id or directory.
     "base_source": "committed",
     "base": {
-        "hashhop": {"task": {"chain_length": 8, "min_hops": 1, "max_hops": 2},
+        "hashhop": {"task": {"chain_length": 5, "min_hops": 1, "max_hops": 2},
                     "eval_hops": [1, 2, 3, 4]},
         "hashchain": {"task": {"chain_lengths": [2, 3, 4], "num_chains": [2, 3]},
                       "eval_shortest": [2, 3]},
-        "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 6000,
+        "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 30000,
                    "recall_lines": 8, "extra_queries": 3, "weight_decay": 0.01,
                    "eval_every": 250, "eval_n": 200, "checkpoint_every": 250, "seed": 0},
     },

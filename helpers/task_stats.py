@@ -17,7 +17,6 @@ def oracle_check(cfg: TaskConfig, n: int, seed: int, progress: bool = False) -> 
     for s in tqdm(samples, desc=cfg.task, disable=not progress, leave=False):
         agree += solve(s.prompt) == s.answer
         links, query = parse(s.prompt)
-        hashes = [h for link in links for h in link]
         # a hash appears once as a value and at most once per outgoing link as a key
         values = [v for _, v in links]
         duplicate_free += len(set(values)) == len(values) and query["Start"] not in values

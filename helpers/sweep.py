@@ -1,0 +1,60 @@
+"""Sweeps (ranks x seeds x tasks) as independent jobs.
+
+On one machine ``run_jobs`` runs them in a pool of worker processes, one torch thread each where
+cores are few (two one-thread jobs beat one two-thread job on a 2-core CPU: see helpers.bench). The
+run cache (``runs.Run``) keeps a sweep idempotent: rerunning it loads every finished job.
+
+Past one machine, use a real scheduler: ``write_job_files`` stores each job's config and returns one
+independent shell command per job (``python -m helpers.lora --config FILE``), ready for a SLURM array,
+Ray, or GNU parallel. Inside one job, training runs under ``accelerate launch`` for data parallelism.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .io import atomic_write_text
+from .runs import config_hash
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _run_one(config: dict) -> dict:
+    from .lora import train_lora_run
+    return train_lora_run(config, progress=False)
+
+
+def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True) -> list[dict]:
+    """Run LoRA jobs, ``workers`` at a time; results come back in the order of ``configs``."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+    if workers == 1 or len(configs) <= 1:
+        return [_run_one(c) for c in tqdm(configs, desc="runs", disable=not progress)]
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        futures = [pool.submit(_run_one, c) for c in configs]
+        results = []
+        for future in tqdm(futures, desc=f"runs ({workers} workers)", disable=not progress):
+            results.append(future.result())
+    return results
+
+
+def write_job_files(configs: list[dict], folder: Path) -> list[str]:
+    """One JSON file per job and the shell command that runs it, for any external scheduler."""
+    folder = Path(folder)
+    commands = []
+    for config in configs:
+        path = folder / f"{config_hash(config)}.json"
+        atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True))
+        commands.append(f"python -m helpers.lora --config {path}")
+    return commands

@@ -1,0 +1,37 @@
+"""``python -m helpers.bench --quick`` runs end to end and writes its ratios. No speed thresholds:
+shared CI machines are too noisy for them; the numbers are for people to read."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+from helpers.paths import REPO_ROOT
+
+
+def test_bench_quick(tmp_path):
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "helpers.bench", "--quick", "--device", "cpu", "--out", str(out)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ours is" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["quick"] is True
+    for name in ("eval_ours_over_reference", "eval_ours_over_reference_answer_length",
+                 "train_ours_over_plain_n_positions", "train_ours_over_plain_batch_max",
+                 "train_fp32_over_bf16", "train_threads_1_over_2", "mfu"):
+        value = result["ratios"][name]
+        assert isinstance(value, float) and math.isfinite(value) and value > 0, (name, value)
+    # equal accuracy: the mask-free right-padded forward gives the masked, fully padded loss
+    agreement = result["training"]["loss_agreement"]
+    assert agreement["max_loss_abs_diff"] < 1e-4
+    assert agreement["varied_length_batch"]["lengths_min_max"][0] < agreement["varied_length_batch"]["lengths_min_max"][1]
+    assert all(agreement[b]["max_logit_abs_diff_real_positions"] < 1e-3 for b in ("planning_batch", "varied_length_batch"))
+    for variant in result["training"]["variants"].values():
+        assert variant["tokens_per_s"] > 0
+    machine = result["machine"]
+    assert machine["nproc"] >= 1 and machine["torch_threads"] >= 1
+    assert result["provenance"]["packages"]["torch"]
