@@ -24,10 +24,10 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
-from .encoding import collate, encode_segments
+from .encoding import collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
 from .io import atomic_write_json, read_json
-from .tasks import ANSWER_SEPARATOR, HashHopConfig, TaskConfig, hashchain_sample, hashhop_sample
+from .tasks import ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample
 
 
 # ----------------------------------------------------------------------------- training sequences
@@ -108,6 +108,14 @@ def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
 
 
 # ----------------------------------------------------------------------------- training
+def _check_fits(model, longest: int, what: str) -> None:
+    """Refuse sequences longer than the model's positions before training (else: an IndexError mid-run)."""
+    limit = getattr(model.config, "n_positions", None)
+    if limit is not None and longest > limit:
+        raise TaskConfigError(f"model.n_positions: the model has {limit} positions, but {what} need up to "
+                              f"{longest} tokens; use a larger n_positions or a shorter task")
+
+
 @dataclass
 class Recipe:
     lr: float = 1e-3
@@ -122,6 +130,20 @@ class Recipe:
     checkpoint_every: int = 250
     seed: int = 0
 
+    def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
+        for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0),
+                          ("extra_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise TaskConfigError(f"recipe.{name}: must be an integer >= {low}, got {value!r}")
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < float("inf") \
+                    or (name == "lr" and value == 0):
+                raise TaskConfigError(f"recipe.{name}: must be a number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise TaskConfigError(f"recipe.seed: must be an integer, got {self.seed!r}")
+
 
 def lr_at(step: int, recipe: Recipe) -> float:
     if step < recipe.warmup_steps:
@@ -132,10 +154,11 @@ def lr_at(step: int, recipe: Recipe) -> float:
 
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
                checkpoint_dir: Path | None = None, progress: bool = True, time_limit_s: float | None = None,
-               stop_when: dict | None = None) -> list[dict]:
+               stop_when: dict | None = None) -> tuple[list[dict], bool]:
     """Train ``model`` in place; return the learning curve (held-out exact match per eval point vs
-    step and wall time). Resumes from ``checkpoint_dir`` if it holds a checkpoint. ``stop_when``
-    (e.g. ``{1: 0.95, 2: 0.8}``) ends training early once every listed point reaches its accuracy."""
+    step and wall time) and whether training finished. Resumes from ``checkpoint_dir`` if it holds
+    a checkpoint. ``stop_when`` (e.g. ``{1: 0.95, 2: 0.8}``) finishes training early once every listed
+    point reaches its accuracy; ``time_limit_s`` pauses it (resumable, not finished)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98),
                                   weight_decay=recipe.weight_decay)
     step, log = 0, []
@@ -143,7 +166,17 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
         if resumed:
             step, log = resumed
+    unknown = sorted(str(k) for k in (stop_when or {}) if str(k) not in {str(p) for p in eval_points})
+    if unknown:
+        raise TaskConfigError(f"stop_when: points {unknown} are not evaluated (eval points: {list(eval_points)}), "
+                              f"so training could never stop early on them")
+    reached = lambda acc: bool(stop_when) and all(acc.get(str(k), 0) >= v for k, v in stop_when.items())
+    if log and (log[-1]["step"] >= recipe.steps or reached(log[-1]["accuracy"])):
+        return log, True
     evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
+    _check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
+    first, _ = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines, recipe.extra_queries)
+    _check_fits(model, first.shape[1], "the training sequences")
     elapsed0 = log[-1]["seconds"] if log else 0.0
     start = time.time()
     model.train()
@@ -166,13 +199,14 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
             log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1),
                         "loss": round(loss.item(), 4), "accuracy": {str(k): v for k, v in accuracy.items()}})
             bar.set_postfix(loss=f"{loss.item():.3f}", **{f"acc{k}": f"{v:.2f}" for k, v in accuracy.items()})
-            if stop_when and all(accuracy.get(int(k), 0) >= v for k, v in stop_when.items()):
+            if reached(log[-1]["accuracy"]):
                 done = True
         if checkpoint_dir is not None and (step % recipe.checkpoint_every == 0 or done):
             save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
+        if done:
+            bar.close()
+            return log, True
         if time_limit_s is not None and time.time() - start > time_limit_s:
             break
-        if done:
-            break
     bar.close()
-    return log
+    return log, step >= recipe.steps

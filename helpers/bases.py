@@ -52,7 +52,8 @@ def base_config(task: str, profile: dict) -> dict:
     if task not in TASKS:
         raise TaskConfigError(f"task: allowed values are {TASKS}, got {task!r}")
     return {"task": task, "task_config": profile["base"][task]["task"], "tokenizer": profile["tokenizer"],
-            "model": profile["model"], "recipe": profile["base"]["recipe"], "eval_points": eval_points(task, profile)}
+            "model": profile["model"], "recipe": profile["base"]["recipe"], "eval_points": eval_points(task, profile),
+            "stop_when": profile["base"][task]["stop_when"]}
 
 
 def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = True,
@@ -65,9 +66,10 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     model = build_model(profile["model"], tokenizer, seed=recipe.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.time()
-    log = train_base(model, tokenizer, base_task(task, profile), recipe, config["eval_points"],
-                     checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s)
-    if not log or log[-1]["step"] < recipe.steps:
+    log, finished = train_base(model, tokenizer, base_task(task, profile), recipe, config["eval_points"],
+                               checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s,
+                               stop_when=config["stop_when"])
+    if not finished:
         return None
     tmp = Path(str(out_dir) + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -106,6 +108,10 @@ def get_base(task: str, profile: dict, progress: bool = True) -> Path | str:
             info = train_base_dir(task, profile, out, progress, checkpoint_dir=run.dir / "checkpoint")
             run.finish({"curve": info["curve"]}, files=["model/model.safetensors"])
         return out
+    if not isinstance(source, str) or not source:
+        raise TaskConfigError(f"base_source: allowed values are 'committed', 'train' or a model directory or id, got {source!r}")
+    if Path(source).is_absolute() and not Path(source).is_dir():
+        raise TaskConfigError(f"base_source: {source} is not a directory (no such base model)")
     return source
 
 
@@ -126,7 +132,10 @@ def main(argv=None) -> int:
             print(f"{out}: {'ok' if out.exists() else 'missing'} (use --retrain to train)")
             continue
         ckpt = RUNS / "base-retrain" / f"{task}-{args.profile}"
-        info = train_base_dir(task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit)
+        try:
+            info = train_base_dir(task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit)
+        except TaskConfigError as err:  # a bad profile value, refused before training: one line, exit 2
+            parser.error(str(err))
         if info is None:
             print(f"{task}: stopped by --time-limit; run again to resume from {ckpt}")
             return 3

@@ -10,21 +10,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
-from safetensors.torch import load_file, save_file
+from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
+from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from .encoding import collate, encode
-from .evaluation import evaluate_points
+from .evaluation import evaluate_points, point_config, point_samples
 from .io import atomic_write_json, read_json
 from .model import load_pretrained
-from .paths import RUNS
+from .paths import REPO_ROOT, RUNS
 from .runs import Run
 from .tasks import TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
                  "dropout": 0.0, "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30,
-                 "samples_per_epoch": 4800, "fresh_each_epoch": True, "seed": 0}
+                 "samples_per_epoch": 4800, "fresh_each_epoch": True, "seed": 0,
+                 "method": "lora"}  # "full": full fine-tuning of every weight (the ablation's control)
+METHODS = ("lora", "full")
 
 
 def _blocks(model) -> int:
@@ -85,7 +87,11 @@ def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
                 if torch.is_tensor(value):
                     state[f"{names[id(p)]}::{key}"] = value.contiguous()
     (folder / "progress.json").unlink(missing_ok=True)
-    model.save_pretrained(folder / "checkpoint")
+    if isinstance(model, PeftModel):
+        model.save_pretrained(folder / "checkpoint")
+    else:
+        (folder / "checkpoint").mkdir(parents=True, exist_ok=True)
+        save_model(model, str(folder / "checkpoint" / "model.safetensors"))
     save_file(state, folder / "optimizer.safetensors")
     atomic_write_json(folder / "progress.json", {"step": step})
 
@@ -95,14 +101,96 @@ def _load_training_state(folder: Path, model, optimizer) -> int:
     if not progress.exists():
         return 0
     step = read_json(progress)["step"]
-    adapter = load_file(folder / "checkpoint" / "adapter_model.safetensors")
-    from peft import set_peft_model_state_dict
-    set_peft_model_state_dict(model, adapter)
+    if isinstance(model, PeftModel):
+        set_peft_model_state_dict(model, load_file(folder / "checkpoint" / "adapter_model.safetensors"))
+    else:
+        load_model(model, str(folder / "checkpoint" / "model.safetensors"))
     params = dict(model.named_parameters())
     for key, value in load_file(folder / "optimizer.safetensors").items():
         name, field = key.split("::")
         optimizer.state[params[name]][field] = value
     return step
+
+
+def _portable(base) -> str:
+    """A base inside the repo is recorded relative to it, so run hashes do not depend on the clone's path."""
+    path = Path(base)
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix() if path.exists() else str(base)
+    except ValueError:
+        return str(base)
+
+
+def _resolve(base: str) -> str:
+    path = REPO_ROOT / base
+    return str(path) if not Path(base).is_absolute() and path.exists() else base
+
+
+RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run config: LORA_DEFAULTS' keys + these
+
+
+def _is_int(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+
+
+def check_lora_config(config: dict) -> None:
+    """Refuse a run config before any model is loaded or any file written: missing or unknown keys,
+    values out of range, a task or evaluation point the generators refuse, a base directory that
+    does not exist. (Whether target modules, ``last_n_blocks`` and the rank fit the model is
+    checked by ``validate_lora`` right after the base is loaded, still before training.)"""
+    if not isinstance(config, dict):
+        raise TaskConfigError(f"config: expected a JSON object, got {type(config).__name__}")
+    expected = set(LORA_DEFAULTS) | set(RUN_KEYS)
+    unknown = sorted(set(config) - expected)
+    if unknown:
+        raise TaskConfigError(f"lora: unknown settings {unknown}; allowed keys are {sorted(expected)}")
+    missing = sorted(expected - set(config) - {"method"})  # configs from before "method" existed are LoRA runs
+    if missing:
+        raise TaskConfigError(f"config: missing keys {missing}")
+    method = config.get("method", "lora")
+    if method not in METHODS:
+        raise TaskConfigError(f"method: allowed values are {METHODS}, got {method!r}")
+    if method == "lora":
+        if not _is_int(config["rank"], 1):
+            raise TaskConfigError(f"rank: must be an integer >= 1, got {config['rank']!r}")
+        if not (_is_number(config["alpha"]) and config["alpha"] > 0):
+            raise TaskConfigError(f"alpha: must be a number > 0, got {config['alpha']!r}")
+        targets = config["target_modules"]
+        if not (isinstance(targets, list) and targets and all(isinstance(t, str) and t for t in targets)):
+            raise TaskConfigError(f"target_modules: give a non-empty list of module names, e.g. ['mlp.c_proj'], got {targets!r}")
+        if config["last_n_blocks"] is not None and not _is_int(config["last_n_blocks"], 1):
+            raise TaskConfigError(f"last_n_blocks: allowed values are None (all) or an integer >= 1, "
+                                  f"got {config['last_n_blocks']!r}")
+    if not (_is_number(config["dropout"]) and 0 <= config["dropout"] < 1):
+        raise TaskConfigError(f"dropout: must be a number in [0, 1), got {config['dropout']!r}")
+    if not (_is_number(config["lr"]) and config["lr"] > 0):
+        raise TaskConfigError(f"lr: must be a number > 0, got {config['lr']!r}")
+    for key, low in (("batch_size", 1), ("steps", 0), ("warmup_steps", 0), ("samples_per_epoch", 1), ("eval_n", 1)):
+        if not _is_int(config[key], low):
+            raise TaskConfigError(f"{key}: must be an integer >= {low}, got {config[key]!r}")
+    if not isinstance(config["seed"], int) or isinstance(config["seed"], bool):
+        raise TaskConfigError(f"seed: must be an integer, got {config['seed']!r}")
+    if not isinstance(config["fresh_each_epoch"], bool):
+        raise TaskConfigError(f"fresh_each_epoch: must be true or false, got {config['fresh_each_epoch']!r}")
+    task = config_from_dict(config["task"])
+    points = config["eval_points"]
+    if not (isinstance(points, list) and points and all(_is_int(p, 0) for p in points)):
+        raise TaskConfigError(f"eval_points: give a non-empty list of integers, got {points!r}")
+    for point in points:
+        try:
+            point_config(task, point)
+        except TaskConfigError as err:
+            what = "hop count" if task.task == "hashhop" else "shortest chain length"
+            raise TaskConfigError(f"eval_points: {point} is not a valid {what} for this task ({err})") from None
+    base = config["base"]
+    if not isinstance(base, str) or not base:
+        raise TaskConfigError(f"base: expected a model directory or id, got {base!r}")
+    if Path(base).is_absolute() and not Path(base).is_dir():
+        raise TaskConfigError(f"base: {base} is not a directory (no such base model)")
 
 
 def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points: list[int], eval_n: int,
@@ -111,20 +199,47 @@ def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points:
     if unknown:
         raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted(LORA_DEFAULTS)}")
     cfg = dict(LORA_DEFAULTS, **overrides)
-    cfg.update(base=str(base_dir), base_checksum=base_checksum, task=task, eval_points=list(eval_points), eval_n=eval_n)
+    if cfg["method"] not in METHODS:
+        raise TaskConfigError(f"method: allowed values are {METHODS}, got {cfg['method']!r}")
+    cfg.update(base=_portable(base_dir), base_checksum=base_checksum, task=task, eval_points=list(eval_points), eval_n=eval_n)
+    check_lora_config(cfg)
     return cfg
+
+
+def _check_fits(model, tokenizer, samples, what: str) -> None:
+    """Refuse prompts longer than the model's positions (else: an IndexError mid-run)."""
+    limit = getattr(model.config, "n_positions", None)
+    if limit is None or not samples:
+        return
+    texts = [s.text for s in samples]
+    longest = max(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+    if longest > limit:
+        raise TaskConfigError(f"n_positions: the base model has {limit} positions, but {what} need up to {longest} "
+                              f"tokens; use a shorter task or a base with a larger n_positions")
+
+
+def _with_paths(result: dict, run: Run, cached: bool) -> dict:
+    adapter = run.dir / "adapter"
+    return dict(result, adapter_dir=str(adapter) if adapter.exists() else None, run_dir=str(run.dir), cached=cached)
 
 
 def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> dict:
     """Train (or load) one LoRA run; returns its result (accuracy table and adapter folder)."""
+    check_lora_config(config)
     run = Run(root, "lora", config)
     done = run.finished()
     if done is not None:
-        return dict(done, adapter_dir=str(run.dir / "adapter"), cached=True)
-    model, tokenizer = load_pretrained(config["base"])
+        return _with_paths(done, run, cached=True)
+    model, tokenizer = load_pretrained(_resolve(config["base"]))
     task = _task(config["task"])
-    model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
-                     config["dropout"], config["seed"])
+    _check_fits(model, tokenizer, _epoch_samples(task, config["samples_per_epoch"], config["seed"], 0), "the training prompts")
+    _check_fits(model, tokenizer, [s for group in point_samples(task, config["eval_points"], config["eval_n"]).values()
+                                   for s in group], "the evaluation prompts")
+    if config.get("method", "lora") == "full":
+        model.requires_grad_(True)
+    else:
+        model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
+                         config["dropout"], config["seed"])
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config["lr"], betas=(0.9, 0.98), weight_decay=0.0)
     run.dir.mkdir(parents=True, exist_ok=True)
@@ -157,15 +272,18 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
         if step % 100 == 0 and step < steps:
             _save_training_state(run.dir, model, optimizer, step)
     bar.close()
-    model.save_pretrained(run.dir / "adapter")
+    out = "adapter" if isinstance(model, PeftModel) else "model"
+    model.save_pretrained(run.dir / out)
     table = evaluate_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
-    result = run.finish({"accuracy": table, "final_loss": last_loss},
-                        files=["adapter/adapter_model.safetensors", "adapter/adapter_config.json"])
-    return dict(result, adapter_dir=str(run.dir / "adapter"), cached=False)
+    files = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json"] if out == "adapter" else ["model/model.safetensors"]
+    result = run.finish({"accuracy": table, "final_loss": last_loss}, files=files)
+    return _with_paths(result, run, cached=False)
 
 
 def load_adapter(base_dir: str, adapter_dir: str):
-    model, tokenizer = load_pretrained(base_dir)
+    from .rank import load_adapter as read_adapter
+    read_adapter(adapter_dir)  # a missing or corrupt adapter raises AdapterError naming it, before the base loads
+    model, tokenizer = load_pretrained(_resolve(base_dir))
     return PeftModel.from_pretrained(model, adapter_dir), tokenizer
 
 
@@ -182,6 +300,10 @@ def main(argv=None) -> int:
         config = json.loads(args.config.read_text())
     except (OSError, json.JSONDecodeError) as err:
         parser.error(f"--config: cannot read {args.config}: {err}")
+    try:
+        check_lora_config(config)
+    except TaskConfigError as err:
+        parser.error(f"--config {args.config}: {err}")
     result = train_lora_run(config)
     print(json.dumps({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"], "cached": result["cached"]}))
     return 0

@@ -51,3 +51,130 @@ def chance_figure(hop_rows: dict, chain_rows: dict):
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig, chance
+
+
+def probe_curves_figure(index: dict, probes: dict):
+    """Held-out 1-hop accuracy above chance vs training steps for each recorded probe."""
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for name, data in sorted(probes.items()):
+        meta = index["probes"].get(name, {})
+        chance = meta.get("chance_1hop")
+        rows = [r for r in data["log"] if r.get("stage") == "task" and "1" in r.get("acc", {})]
+        if not rows or chance is None:
+            continue
+        ax.plot([r["step"] for r in rows], [r["acc"]["1"] - chance for r in rows], marker=".", label=f"{name}: {meta['label']}")
+    ax.axhline(0, color="black", lw=1, ls="--")
+    ax.set(xlabel="training steps", ylabel="1-hop accuracy minus chance", title="Probes that did not form the lookup (held-out, paper format)")
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve_figure(curves: dict[str, list[dict]], point_name: dict[str, str]):
+    """Held-out exact match per eval point vs steps, one panel per base model."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False)
+    for ax, (task, log) in zip(axes[0], curves.items()):
+        points = sorted(log[-1]["accuracy"], key=int) if log else []
+        for p in points:
+            ax.plot([r["step"] for r in log], [r["accuracy"][p] for r in log], marker=".", label=f"{point_name[task]} {p}")
+        ax.set(title=f"{task} base: learning curve", xlabel="steps", ylabel="held-out exact match", ylim=(-0.02, 1.02))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_figure(tables: dict[str, list[dict]], key: str, title: str, ax=None):
+    """Accuracy with 95% intervals per hop count / shortest length, one line per model, and chance."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, rows in tables.items():
+        xs = [r[key] for r in rows]
+        ys = [r["accuracy"] for r in rows]
+        err = [[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]]
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
+    first = next(iter(tables.values()))
+    ax.plot([r[key] for r in first], [r["chance"] for r in first], color="grey", ls="--", label="chance")
+    ax.set(title=title, xlabel={"hops": "hops", "shortest": "length of the shortest chain"}[key],
+           ylabel="exact match (95% CI)", ylim=(-0.02, 1.02))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    if fig is not None:
+        fig.tight_layout()
+    return fig or ax.figure
+
+
+def ablation_figure(rows: list[dict], chance: dict[str, float] | None = None):
+    """A 2x4 grid: per task (rows) the rank sweep, target modules, last N blocks, full vs LoRA;
+    mean accuracy over the evaluation points with a 95% interval across seeds."""
+    ablations = ["rank", "target modules", "last N blocks", "full vs LoRA"]
+    kinds = sorted({r["kind"] for r in rows})
+    fig, axes = plt.subplots(len(kinds), len(ablations), figsize=(17, 3.6 * len(kinds)), squeeze=False)
+    for i, kind in enumerate(kinds):
+        for j, ablation in enumerate(ablations):
+            ax = axes[i][j]
+            sel = [r for r in rows if r["kind"] == kind and r["ablation"] == ablation]
+            for setting in dict.fromkeys(r["setting"] for r in sel):
+                part = [r for r in sel if r["setting"] == setting]
+                xs = [str(r["x"]) for r in part]
+                ys = [r["mean"] for r in part]
+                err = [[r["mean"] - r["low"] for r in part], [r["high"] - r["mean"] for r in part]]
+                style = dict(marker="o", capsize=3, label=setting)
+                if ablation == "rank":
+                    ax.errorbar(xs, ys, yerr=err, **style)
+                else:
+                    ax.errorbar(xs, ys, yerr=err, ls="none", **style)
+            if chance and kind in chance:
+                ax.axhline(chance[kind], color="grey", ls="--", lw=1, label="chance")
+            ax.set(title=f"{kind}: {ablation}", ylim=(-0.02, 1.02),
+                   ylabel="mean exact match (95% CI, seeds)" if j == 0 else None,
+                   xlabel={"rank": "LoRA rank"}.get(ablation))
+            ax.legend(fontsize=7)
+            ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def singular_decay_figure(layers: dict[str, list[dict]], rank: int):
+    """Normalized singular values s/s[0] (log scale) of each layer's update, one panel per task."""
+    fig, axes = plt.subplots(1, len(layers), figsize=(6 * len(layers), 3.8), squeeze=False, sharey=True)
+    for ax, (kind, rows) in zip(axes[0], layers.items()):
+        for row in rows:
+            s = row["singular_values"][:rank]
+            if s and s[0] > 0:
+                ax.semilogy(range(1, len(s) + 1), [v / s[0] for v in s], marker=".", label=row["layer"].replace("transformer.", ""))
+        ax.set(title=f"{kind}: s/s[0] per layer (r={rank})", xlabel="singular value index", ylabel="s / s[0]")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def threshold_rank_figure(layers: dict[str, list[dict]], rank: int, thresholds=("1e-1", "1e-2", "1e-3", "1e-4", "1e-5")):
+    """Threshold rank per layer at each threshold, planning vs reasoning."""
+    fig, axes = plt.subplots(1, len(thresholds), figsize=(3.4 * len(thresholds), 3.4), squeeze=False, sharey=True)
+    for ax, t in zip(axes[0], thresholds):
+        for kind, rows in layers.items():
+            ax.plot([r["block"] for r in rows], [r[f"thr_{t}"] for r in rows], marker="o", label=kind)
+        ax.set(title=f"s/s[0] > {t}", xlabel="block", ylim=(0, rank + 1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0][0].set_ylabel(f"threshold rank (of r={rank})")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_figure(rows: list[dict], measures: list[str]):
+    """reasoning/planning ratio per measure vs LoRA rank, 95% interval across seeds; the paper's 1/3-1/2 band."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for m in measures:
+        part = [r for r in rows if r["measure"] == m]
+        if part:
+            ax.errorbar([str(r["rank"]) for r in part], [r["mean"] for r in part],
+                        yerr=[[r["mean"] - r["low"] for r in part], [r["high"] - r["mean"] for r in part]],
+                        marker="o", capsize=3, label=m)
+    ax.axhspan(1 / 3, 1 / 2, color="tab:red", alpha=0.12, label="paper's claim (2-3x lower)")
+    ax.axhline(1, color="black", lw=1, ls="--")
+    ax.set(xlabel="LoRA rank", ylabel="reasoning / planning", title="Effective rank: reasoning over planning (95% CI, seeds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

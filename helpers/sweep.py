@@ -33,9 +33,14 @@ def _run_one(config: dict) -> dict:
 
 
 def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True) -> list[dict]:
-    """Run LoRA jobs, ``workers`` at a time; results come back in the order of ``configs``."""
+    """Run LoRA jobs, ``workers`` at a time; results come back in the order of ``configs``. A config
+    listed twice runs once (two workers must never write the same run folder)."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+    unique = {config_hash(c): c for c in configs}
+    if len(unique) < len(configs):
+        done = dict(zip(unique, run_jobs(list(unique.values()), workers, progress)))
+        return [done[config_hash(c)] for c in configs]
     if workers == 1 or len(configs) <= 1:
         return [_run_one(c) for c in tqdm(configs, desc="runs", disable=not progress)]
     threads = max(1, (os.cpu_count() or 1) // workers)

@@ -32,7 +32,7 @@ import argparse
 import json
 import random
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .io import atomic_write_text
@@ -101,15 +101,16 @@ class HashChainConfig:
     task: str = field(default="hashchain", init=False)
 
     def __post_init__(self):
+        given_lengths, given_counts = self.chain_lengths, self.num_chains  # as given, for the messages
         lengths = tuple(sorted(set(self.chain_lengths))) if isinstance(self.chain_lengths, (list, tuple)) else ()
         object.__setattr__(self, "chain_lengths", lengths)
         counts = tuple(sorted(set(self.num_chains))) if isinstance(self.num_chains, (list, tuple)) else ()
         object.__setattr__(self, "num_chains", counts)
         _check(len(lengths) >= 2 and all(isinstance(x, int) for x in lengths),
-               f"chain_lengths: need at least 2 distinct integer lengths so the shortest chain is unique, got {self.chain_lengths!r}")
+               f"chain_lengths: need at least 2 distinct integer lengths so the shortest chain is unique, got {given_lengths!r}")
         _check(lengths[0] >= 2, f"chain_lengths: every length must be >= 2 (a chain of 1 hash has no link), got {lengths}")
         _check(len(counts) >= 1 and all(isinstance(x, int) and x >= 2 for x in counts),
-               f"num_chains: allowed values are integers >= 2, got {self.num_chains!r}")
+               f"num_chains: allowed values are integers >= 2, got {given_counts!r}")
         if self.shortest is not None:
             _check(self.shortest in lengths[:-1],
                    f"shortest: must be one of chain_lengths except the largest, i.e. {list(lengths[:-1])}, got {self.shortest!r}")
@@ -208,13 +209,20 @@ def config_to_dict(cfg: TaskConfig) -> dict:
 
 
 def config_from_dict(d: dict) -> TaskConfig:
+    if not isinstance(d, dict):
+        raise TaskConfigError(f"task: expected a dict like {{'task': 'hashhop', ...}}, got {d!r}")
     d = dict(d)
     task = d.pop("task", None)
+    kinds = {"hashhop": HashHopConfig, "hashchain": HashChainConfig}
+    if task not in kinds:
+        raise TaskConfigError(f"task: allowed values are 'hashhop', 'hashchain', got {task!r}")
+    allowed = [f.name for f in fields(kinds[task]) if f.init]
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        raise TaskConfigError(f"{task}: unknown settings {unknown}; allowed keys are {allowed}")
     if task == "hashhop":
         return HashHopConfig(**d)
-    if task == "hashchain":
-        return HashChainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-    raise TaskConfigError(f"task: allowed values are 'hashhop', 'hashchain', got {task!r}")
+    return HashChainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 # ----------------------------------------------------------------------------- command line

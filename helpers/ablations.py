@@ -1,0 +1,48 @@
+"""The ablation grid of notebook 04, each cell over several seeds:
+
+- rank sweep with alpha = rank/2 (the paper) and with a fixed alpha (control);
+- target modules (``mlp.c_proj``, ``attn.c_proj``, both) at one rank;
+- number of adapted blocks (the last N) at one rank;
+- full fine-tuning vs LoRA at the same number of steps.
+
+``design(profile)`` lists the cells, ``summarize`` turns run results into mean accuracy with a 95%
+interval across seeds.
+"""
+from __future__ import annotations
+
+from .experiments import KINDS, mean_accuracy, run_configs, seed_interval
+
+
+def design(profile: dict) -> list[dict]:
+    ab = profile["ablations"]
+    ranks, seeds, r0 = ab["ranks"], ab["seeds"], ab["module_rank"]
+    cells = []
+
+    def add(ablation, kind, setting, x, configs):
+        for seed, config in zip(seeds, configs):
+            cells.append({"ablation": ablation, "kind": kind, "setting": setting, "x": x, "seed": seed, "config": config})
+
+    for kind in KINDS:
+        for rank in ranks:
+            add("rank", kind, "alpha = rank/2", rank, run_configs(profile, kind, [rank], seeds))
+            add("rank", kind, f"alpha = {ab['fixed_alpha']}", rank,
+                run_configs(profile, kind, [rank], seeds, alpha=ab["fixed_alpha"]))
+        for name, modules in ab["target_modules"].items():
+            add("target modules", kind, f"r={r0}", name, run_configs(profile, kind, [r0], seeds, target_modules=modules))
+        n_layer = profile["model"]["n_layer"]
+        for n in ab["last_n_blocks"] + [None]:
+            add("last N blocks", kind, f"r={r0}", n or n_layer,
+                run_configs(profile, kind, [r0], seeds, last_n_blocks=n))
+        add("full vs LoRA", kind, "method", f"LoRA r={r0}", run_configs(profile, kind, [r0], seeds))
+        add("full vs LoRA", kind, "method", "full fine-tuning",
+            run_configs(profile, kind, [None], seeds, method="full", lr=ab["full_lr"]))
+    return cells
+
+
+def summarize(cells: list[dict], results: list[dict]) -> list[dict]:
+    """One row per (ablation, kind, setting, x): mean accuracy over the evaluation points, 95% CI over seeds."""
+    groups: dict[tuple, list[float]] = {}
+    for cell, result in zip(cells, results):
+        key = (cell["ablation"], cell["kind"], cell["setting"], cell["x"])
+        groups.setdefault(key, []).append(mean_accuracy(result))
+    return [{"ablation": a, "kind": k, "setting": s, "x": x, **seed_interval(v)} for (a, k, s, x), v in groups.items()]

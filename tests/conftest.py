@@ -1,0 +1,41 @@
+"""Shared fixtures: a tiny base model (the smoke profile's, trained in about a second) and tiny LoRA
+run configs on it. One torch thread: fast on a busy CPU and the same numbers every time."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory):
+    """``save_pretrained`` folder of the smoke-profile HashHop base, trained with checkpoints in the
+    sibling folder ``checkpoint`` (both written by the project's code)."""
+    from helpers.bases import train_base_dir
+    from helpers.profiles import get_profile
+
+    folder = tmp_path_factory.mktemp("tiny_base")
+    info = train_base_dir("hashhop", get_profile("smoke"), folder / "model", progress=False,
+                          checkpoint_dir=folder / "checkpoint")
+    assert info is not None
+    return folder / "model"
+
+
+@pytest.fixture(scope="session")
+def lora_config(tiny_base):
+    """``lora_config(**overrides)``: a run config for a few-step LoRA run on ``tiny_base``."""
+    from helpers.experiments import task_dict
+    from helpers.lora import lora_run_config
+    from helpers.profiles import get_profile
+    from helpers.runs import sha256_file
+
+    task = task_dict(get_profile("smoke"), "planning")
+    checksum = sha256_file(tiny_base / "model.safetensors")
+
+    def make(task=task, eval_points=(1, 2), eval_n=16, **overrides):
+        settings = dict(rank=2, alpha=1.0, steps=12, warmup_steps=2, batch_size=4, samples_per_epoch=32)
+        settings.update(overrides)
+        return lora_run_config(tiny_base, checksum, dict(task), list(eval_points), eval_n, **settings)
+
+    return make
