@@ -23,6 +23,7 @@ figures: $(VENV)/.installed
 	  echo "== $$nb ($(PROFILE))"; \
 	  $(VENV)/bin/papermill -k python3 --cwd notebooks -p PROFILE $(PROFILE) $$nb $$nb || exit 1; \
 	done
+	$(PY) -m helpers.report --profile $(PROFILE)
 
 # Unit tests, doctests, and nbval over every notebook in the smoke profile (outputs tagged
 # NBVAL_CHECK_OUTPUT are compared; figures go to figures/smoke/, never over the committed ones).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
 from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
@@ -244,6 +245,12 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     optimizer = torch.optim.AdamW(params, lr=config["lr"], betas=(0.9, 0.98), weight_decay=0.0)
     run.dir.mkdir(parents=True, exist_ok=True)
     step = _load_training_state(run.dir, model, optimizer)
+    # Under `accelerate launch` (several GPUs) each process takes its share of every batch and
+    # gradients are averaged; in a plain Python process this is one process on one device.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    trained_model = model
+    model, optimizer = accelerator.prepare(model, optimizer)
+    rank, world = accelerator.process_index, accelerator.num_processes
     steps, batch, per_epoch = config["steps"], config["batch_size"], config["samples_per_epoch"]
     epoch_cache: dict[int, list] = {}
     model.train()
@@ -254,24 +261,28 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
         key = epoch if config["fresh_each_epoch"] else 0
         if key not in epoch_cache:
             epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key)]}
-        rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(batch)]
-        x, y = collate(rows, tokenizer.pad_token_id)
+        rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(rank, batch, world)]
+        x, y = (t.to(accelerator.device) for t in collate(rows, tokenizer.pad_token_id))
         warm = config["warmup_steps"]
         scale = (step + 1) / warm if step < warm else max(0.0, (steps - step) / max(1, steps - warm))
         for group in optimizer.param_groups:
             group["lr"] = config["lr"] * scale
         loss = model(input_ids=x, labels=y).loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(params, 1.0)
         optimizer.step()
         step += 1
         last_loss = loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{last_loss:.3f}")
-        if step % 100 == 0 and step < steps:
-            _save_training_state(run.dir, model, optimizer, step)
+        if step % 100 == 0 and step < steps and accelerator.is_main_process:
+            _save_training_state(run.dir, trained_model, optimizer, step)
     bar.close()
+    accelerator.wait_for_everyone()
+    model = trained_model
+    if not accelerator.is_main_process:
+        return {"run_dir": str(run.dir), "cached": False}
     out = "adapter" if isinstance(model, PeftModel) else "model"
     model.save_pretrained(run.dir / out)
     table = evaluate_points(model, tokenizer, task, config["eval_points"], config["eval_n"])

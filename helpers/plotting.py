@@ -65,7 +65,7 @@ def probe_curves_figure(index: dict, probes: dict):
         ax.plot([r["step"] for r in rows], [r["acc"]["1"] - chance for r in rows], marker=".", label=f"{name}: {meta['label']}")
     ax.axhline(0, color="black", lw=1, ls="--")
     ax.set(xlabel="training steps", ylabel="1-hop accuracy minus chance", title="Probes that did not form the lookup (held-out, paper format)")
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     fig.tight_layout()
     return fig
 

@@ -27,27 +27,28 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_one(config: dict) -> dict:
+def _run_one(config: dict, root=None) -> dict:
     from .lora import train_lora_run
-    return train_lora_run(config, progress=False)
+    from .paths import RUNS
+    return train_lora_run(config, root=root or RUNS, progress=False)
 
 
-def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True) -> list[dict]:
+def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True, root: Path | None = None) -> list[dict]:
     """Run LoRA jobs, ``workers`` at a time; results come back in the order of ``configs``. A config
     listed twice runs once (two workers must never write the same run folder)."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
     unique = {config_hash(c): c for c in configs}
     if len(unique) < len(configs):
-        done = dict(zip(unique, run_jobs(list(unique.values()), workers, progress)))
+        done = dict(zip(unique, run_jobs(list(unique.values()), workers, progress, root)))
         return [done[config_hash(c)] for c in configs]
     if workers == 1 or len(configs) <= 1:
-        return [_run_one(c) for c in tqdm(configs, desc="runs", disable=not progress)]
+        return [_run_one(c, root) for c in tqdm(configs, desc="runs", disable=not progress)]
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(_run_one, c) for c in configs]
+        futures = [pool.submit(_run_one, c, root) for c in configs]
         results = []
         for future in tqdm(futures, desc=f"runs ({workers} workers)", disable=not progress):
             results.append(future.result())
@@ -63,3 +64,33 @@ def write_job_files(configs: list[dict], folder: Path) -> list[str]:
         atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True))
         commands.append(f"python -m helpers.lora --config {path}")
     return commands
+
+
+def main(argv=None) -> int:
+    """``python -m helpers.sweep --profile small --jobs-dir jobs/``: write every run of notebooks 03-05
+    (the ablation grid, which contains notebook 03's runs) as one JSON file each and print one shell
+    command per job, for a SLURM array, Ray, or ``parallel``. Finished runs are no-ops (run cache)."""
+    import argparse
+    import sys
+
+    from .ablations import design
+    from .profiles import get_profile
+    from .tasks import TaskConfigError
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=main.__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="small", help="profile (default small)")
+    parser.add_argument("--jobs-dir", type=Path, required=True, help="folder for the job files")
+    args = parser.parse_args(argv)
+    try:
+        profile = get_profile(args.profile)
+    except TaskConfigError as err:
+        parser.error(str(err))
+    configs = list({config_hash(c["config"]): c["config"] for c in design(profile)}.values())
+    for command in write_job_files(configs, args.jobs_dir):
+        print(command)
+    print(f"# {len(configs)} jobs", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

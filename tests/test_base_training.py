@@ -1,0 +1,46 @@
+import random
+
+from helpers.base_training import Recipe, dense_sequence, lr_at, training_batch
+from helpers.encoding import IGNORE
+from helpers.oracle import solve
+from helpers.tasks import HashChainConfig, HashHopConfig
+from helpers.tokenizer import build_tokenizer
+
+HOP = HashHopConfig(chain_length=5, max_hops=2, hash_length=2, alphabet="abcdefgh")
+CHAIN = HashChainConfig(chain_lengths=(2, 3, 4), num_chains=(2, 3), hash_length=2, alphabet="abcdefgh")
+
+
+def test_dense_sequence_starts_with_a_paper_format_prompt_and_every_label_is_right():
+    for task in (HOP, CHAIN):
+        rng = random.Random(0)
+        for _ in range(50):
+            segments = dense_sequence(task, rng, recall_lines=4, extra_queries=3)
+            (prompt, sup0), (answer, sup1) = segments[:2]
+            assert not sup0 and sup1 and solve(prompt) == answer.strip()
+            links = dict(line.split("=>") for line in prompt.split("\n") if "=>" in line)
+            text = ""
+            for part, supervised in segments[2:]:
+                if supervised and text.endswith("=>"):       # a recall line: the value of its key
+                    assert links[text.rsplit("\n", 1)[1][:-2]] == part
+                elif supervised:                             # an extra query: walk the map's links
+                    start_line, hops_line = text.split("\n")[-3:-1]
+                    node = start_line.split(": ")[1]
+                    for _ in range(int(hops_line.split(": ")[1])):
+                        node = links[node]
+                    assert node == part.strip()
+                text += part
+
+
+def test_training_batches_are_seeded_per_step_and_pad_is_never_a_label():
+    tok = build_tokenizer("abcdefgh", 2, "whole")
+    x1, y1 = training_batch(HOP, tok, seed=3, step=7, batch_size=8, recall_lines=2, extra_queries=1)
+    x2, y2 = training_batch(HOP, tok, seed=3, step=7, batch_size=8, recall_lines=2, extra_queries=1)
+    x3, _ = training_batch(HOP, tok, seed=3, step=8, batch_size=8, recall_lines=2, extra_queries=1)
+    assert x1.equal(x2) and y1.equal(y2) and not x1.equal(x3)
+    assert not ((x1 == tok.pad_token_id) & (y1 != IGNORE)).any()
+
+
+def test_lr_schedule_warms_up_then_decays_to_a_tenth():
+    r = Recipe(lr=1.0, warmup_steps=10, steps=110)
+    assert lr_at(0, r) == 0.1 and lr_at(9, r) == 1.0
+    assert abs(lr_at(110, r) - 0.1) < 1e-9 and lr_at(60, r) < lr_at(20, r)

@@ -1,0 +1,42 @@
+import json
+import subprocess
+import sys
+
+from helpers.runs import config_hash
+from helpers.sweep import run_jobs, write_job_files
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_duplicates_run_once_and_results_keep_the_order(lora_config, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("helpers.sweep._run_one", lambda c, root=None: calls.append(config_hash(c)) or {"hash": config_hash(c)})
+    a, b = lora_config(rank=2), lora_config(rank=3)
+    results = run_jobs([a, b, a], workers=1, progress=False)
+    assert [r["hash"] for r in results] == [config_hash(a), config_hash(b), config_hash(a)]
+    assert sorted(calls) == sorted({config_hash(a), config_hash(b)})
+
+
+def test_two_workers_give_the_same_results_as_one(lora_config, tmp_path, monkeypatch):
+    configs = [lora_config(rank=2, seed=s, steps=4) for s in (0, 1)]
+    serial = run_jobs(configs, workers=1, progress=False, root=tmp_path / "a")
+    parallel = run_jobs(configs, workers=2, progress=False, root=tmp_path / "b")
+    assert [r["accuracy"] for r in serial] == [r["accuracy"] for r in parallel]
+    again = run_jobs(configs, workers=2, progress=False, root=tmp_path / "b")  # the cache keeps a sweep idempotent
+    assert all(r["cached"] for r in again) and not any(r["cached"] for r in parallel)
+
+
+def test_job_files_and_commands(lora_config, tmp_path):
+    configs = [lora_config(rank=2), lora_config(rank=3)]
+    commands = write_job_files(configs, tmp_path)
+    assert len(commands) == 2 and all(c.startswith("python -m helpers.lora --config ") for c in commands)
+    for config, command in zip(configs, commands):
+        assert json.loads(open(command.split()[-1]).read()) == json.loads(json.dumps(config))
+
+
+def test_sweep_cli_prints_one_command_per_distinct_run(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "helpers.sweep", "--profile", "smoke", "--jobs-dir", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    commands = out.stdout.strip().splitlines()
+    assert commands and len(commands) == len(set(commands)) == len(list(tmp_path.glob("*.json")))
