@@ -42,7 +42,7 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
 
     >>> cfg = HashHopConfig(chain_length=3, max_hops=1, hash_length=2, alphabet="abcd")
     >>> "".join(t for t, _ in dense_sequence(cfg, random.Random(0), 1, 1))
-    'Map:\\nbc=>ba\\ncd=>bc\\nStart: cd\\nHops: 1\\nTarget: bc\\nbc=>ba\\nStart: bc\\nHops: 1\\nTarget: ba'
+    'Map:\\nad=>dd\\ndd=>cb\\nStart: ad\\nHops: 1\\nTarget: dd\\ndd=>cb\\nStart: dd\\nHops: 1\\nTarget: cb'
     """
     make = hashhop_sample if isinstance(task, HashHopConfig) else hashchain_sample
     sample = make(task, rng)

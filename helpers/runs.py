@@ -82,3 +82,11 @@ class Run:
                       files={name: sha256_file(self.dir / name) for name in files})
         atomic_write_json(self.result_file, result)
         return result
+
+
+def save_results(profile: str, name: str, data: dict) -> Path:
+    """A notebook's numbers as ``results/<profile>/<name>``, with provenance, written atomically."""
+    from .paths import results_path
+    path = results_path(profile, name)
+    atomic_write_json(path, dict(data, provenance=provenance()))
+    return path

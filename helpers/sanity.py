@@ -32,7 +32,7 @@ from .oracle import UnsolvablePrompt, parse, shortest_chain, solve
 from .paths import RESULTS
 from .runs import provenance
 from .tasks import (HashChainConfig, HashHopConfig, Sample, TaskConfig, config_to_dict, generate,
-                    hashchain_sample, hashhop_sample)
+                    hashchain_sample, hashhop_sample)  # generate: used by the doctest above
 
 PAPER_CONFIGS = {"hashhop": HashHopConfig(), "hashchain": HashChainConfig()}
 DEFAULT_OUT = RESULTS / "sanity.json"

@@ -16,7 +16,7 @@ import pytest
 import helpers.io
 from helpers import base_training, lora
 from helpers.bases import train_base_dir
-from helpers.base_training import Recipe, load_checkpoint
+from helpers.base_training import load_checkpoint
 from helpers.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 from helpers.lora import train_lora_run
 from helpers.paths import REPO_ROOT
