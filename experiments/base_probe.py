@@ -25,6 +25,9 @@ p.add_argument("--nchains", default="3,4")
 p.add_argument("--sinpos", type=int, default=0)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--bf16", type=int, default=0)
+p.add_argument("--init", type=float, default=0.02)
+p.add_argument("--gnoise", type=float, default=0.0)
+p.add_argument("--copy_target", type=float, default=0.9)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", required=True)
 a = p.parse_args()
@@ -111,7 +114,7 @@ def batch(samples):
     return x, y
 
 cfg = GPT2Config(vocab_size=V, n_positions=512, n_embd=a.width, n_layer=a.layers, n_head=a.heads,
-                 resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=PAD, eos_token_id=PAD)
+                 resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, initializer_range=a.init, bos_token_id=PAD, eos_token_id=PAD)
 cfg._attn_implementation = "eager"
 model = GPT2LMHeadModel(cfg)
 if a.sinpos:
@@ -173,14 +176,18 @@ if a.warmup:
         for g in opt.param_groups: g["lr"] = a.lr * min(1, (ws + 1) / sched_w)
         x, y = batch([copy_sample(rng) for _ in range(a.batch)])
         loss, _ = loss_on(x, y)
-        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); step += 1
+        opt.zero_grad(); loss.backward()
+        if a.gnoise:
+            sd = a.gnoise / (1 + ws) ** 0.55
+            for prm in model.parameters(): prm.grad.add_(torch.randn_like(prm.grad) * sd)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); step += 1
         if ws % 100 == 99:
             with torch.no_grad():
                 model.eval(); x, y = batch(cev)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)): lg = model(x).logits
                 m = y[:, 1:] != -100; acc = ((lg[:, :-1].argmax(-1) == y[:, 1:]) & m).sum().item() / m.sum().item(); model.train()
             logit("copy", dict(loss=round(loss.item(), 4), copy_acc=round(acc, 3)))
-            if acc > 0.95: break
+            if acc > a.copy_target: break
 
 for ts in range(a.steps):
     for g in opt.param_groups: g["lr"] = a.lr * min(1, (ts + 1) / 100)

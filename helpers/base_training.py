@@ -24,10 +24,11 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
-from .encoding import collate, encode, encode_segments
+from .encoding import IGNORE, collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
 from .io import atomic_write_json, read_json
-from .tasks import ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample
+from .tasks import (ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
+                    sample_hashes)
 
 
 # ----------------------------------------------------------------------------- training sequences
@@ -71,6 +72,84 @@ def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size
     rng = random.Random(f"{seed}-{step}")
     sequences = [dense_sequence(task, rng, recall_lines, extra_queries) for _ in range(batch_size)]
     return collate(encode_segments(tokenizer, sequences), tokenizer.pad_token_id)
+
+
+# ----------------------------------------------------------------------------- induction warm-up
+def copy_batch(vocab: list[int], seed: int, step: int, batch_size: int, pad_id: int):
+    """The induction warm-up task: a random prefix, a segment of 8-16 distinct hash tokens, a random
+    gap of 0-15 tokens, the segment again. Labels are the repeated tokens after the first, which only
+    an induction head (find the earlier occurrence of the current token, copy what followed) predicts;
+    the random gap keeps a fixed offset from solving it.
+    """
+    rng = random.Random(f"copy-{seed}-{step}")
+    encoded = []
+    for _ in range(batch_size):
+        segment = rng.sample(vocab, rng.randint(8, 16))
+        prefix = [rng.choice(vocab) for _ in range(rng.randint(0, 20))]
+        gap = [rng.choice(vocab) for _ in range(rng.randint(0, 15))]
+        ids = prefix + segment + gap + segment
+        first = len(prefix) + len(segment) + len(gap) + 1
+        encoded.append((ids, [IGNORE] * first + ids[first:]))
+    return collate(encoded, pad_id)
+
+
+def hash_token_ids(tokenizer, alphabet: str, hash_length: int, hash_tokens: str) -> list[int]:
+    """The token ids a hash is made of: every whole hash, or every hash character."""
+    pieces = list(alphabet) if hash_tokens == "char" else sample_hashes(random.Random(0), alphabet, hash_length,
+                                                                        len(alphabet) ** hash_length)
+    return sorted(set(tokenizer.convert_tokens_to_ids(pieces)))
+
+
+@torch.no_grad()
+def copy_accuracy(model, vocab: list[int], seed: int, pad_id: int, n: int = 256) -> float:
+    was_training = model.training
+    model.eval()
+    x, y = copy_batch(vocab, 10_000 + seed, 0, n, pad_id)
+    pred = model(input_ids=x).logits[:, :-1].argmax(-1)
+    target = y[:, 1:]
+    mask = target != IGNORE
+    model.train(was_training)
+    return ((pred == target) & mask).sum().item() / mask.sum().item()
+
+
+def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoint_dir: Path | None = None,
+               progress: bool = True) -> list[dict]:
+    """Stage 1: train on the copy task until held-out copy accuracy reaches ``recipe.copy_target`` or
+    ``recipe.copy_steps`` pass (constant lr after warm-up). Resumable; a finished stage is skipped."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98), weight_decay=recipe.weight_decay)
+    step, log = 0, []
+    if checkpoint_dir is not None:
+        resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
+        if resumed:
+            step, log = resumed
+            if log and log[-1].get("finished"):
+                return log
+    start, elapsed0 = time.time(), (log[-1]["seconds"] if log else 0.0)
+    model.train()
+    bar = tqdm(total=recipe.copy_steps, initial=step, desc="copy warm-up", disable=not progress)
+    while step < recipe.copy_steps:
+        x, y = copy_batch(vocab, recipe.seed, step, recipe.batch_size, pad_id)
+        for group in optimizer.param_groups:
+            group["lr"] = recipe.lr * min(1.0, (step + 1) / max(1, recipe.warmup_steps))
+        loss = model(input_ids=x, labels=y).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if step % 100 == 0 or step == recipe.copy_steps:
+            acc = copy_accuracy(model, vocab, recipe.seed, pad_id)
+            finished = acc >= recipe.copy_target or step == recipe.copy_steps
+            log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1), "loss": round(loss.item(), 4),
+                        "copy_accuracy": acc, "finished": finished})
+            bar.set_postfix(loss=f"{loss.item():.3f}", copy=f"{acc:.2f}")
+            if checkpoint_dir is not None:
+                save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
+            if finished:
+                break
+    bar.close()
+    return log
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -129,9 +208,11 @@ class Recipe:
     eval_n: int = 200
     checkpoint_every: int = 250
     seed: int = 0
+    copy_steps: int = 0          # induction warm-up (stage 1) budget; 0 skips the stage
+    copy_target: float = 0.9     # stage 1 ends once held-out copy accuracy reaches this
 
     def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
-        for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0),
+        for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0), ("copy_steps", 0),
                           ("extra_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .base_training import Recipe, train_base
+from .base_training import Recipe, hash_token_ids, train_base, train_copy
 from .io import atomic_write_json, read_json
 from .model import build_model
 from .paths import BASES, RUNS
@@ -66,6 +66,14 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     model = build_model(profile["model"], tokenizer, seed=recipe.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.time()
+    copy_log = []
+    task_started = checkpoint_dir is not None and (Path(checkpoint_dir) / "state.json").exists()
+    if recipe.copy_steps and not task_started:  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
+        vocab = hash_token_ids(tokenizer, **profile["tokenizer"])
+        copy_dir = Path(str(checkpoint_dir) + "-copy") if checkpoint_dir is not None else None
+        copy_log = train_copy(model, vocab, recipe, tokenizer.pad_token_id, copy_dir, progress)
+    elif task_started and Path(str(checkpoint_dir) + "-copy", "state.json").exists():
+        copy_log = read_json(Path(str(checkpoint_dir) + "-copy", "state.json"))["log"]
     log, finished = train_base(model, tokenizer, base_task(task, profile), recipe, config["eval_points"],
                                checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s,
                                stop_when=config["stop_when"])
@@ -75,7 +83,9 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    info = {"config": config, "seed": recipe.seed, "curve": log, "train_seconds": log[-1]["seconds"],
+    copy_seconds = copy_log[-1]["seconds"] if copy_log else 0.0
+    info = {"config": config, "seed": recipe.seed, "curve": log, "copy_curve": copy_log,
+            "train_seconds": copy_seconds + log[-1]["seconds"],
             "this_session_seconds": round(time.time() - start, 1), "provenance": provenance(),
             "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors")}}
     atomic_write_json(tmp / "base_info.json", info)
@@ -106,7 +116,7 @@ def get_base(task: str, profile: dict, progress: bool = True) -> Path | str:
         out = run.dir / "model"
         if run.finished() is None:
             info = train_base_dir(task, profile, out, progress, checkpoint_dir=run.dir / "checkpoint")
-            run.finish({"curve": info["curve"]}, files=["model/model.safetensors"])
+            run.finish({"curve": info["curve"], "copy_curve": info["copy_curve"]}, files=["model/model.safetensors"])
         return out
     if not isinstance(source, str) or not source:
         raise TaskConfigError(f"base_source: allowed values are 'committed', 'train' or a model directory or id, got {source!r}")

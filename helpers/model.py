@@ -9,14 +9,17 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 from .tasks import TaskConfigError
 
-MODEL_KEYS = {"n_layer", "n_embd", "n_head", "n_positions"}
+MODEL_KEYS = {"n_layer", "n_embd", "n_head", "n_positions", "initializer_range"}
 
 
 def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
     """A randomly initialised GPT-2 (``GPT2LMHeadModel``) whose vocabulary is the tokenizer's.
 
     Dropout is off: the tasks are generated fresh each step, so there is nothing to overfit, and
-    dropout only slows the formation of the lookup circuit.
+    dropout only slows the formation of the lookup circuit. ``initializer_range`` (GPT-2's init std,
+    0.02 by default) is the lever that matters most from scratch: at 0.1 a small GPT-2 forms an
+    induction head on a copy task in ~1,200 steps where at 0.02 it stays near chance for 2,800+
+    (notebook 02).
     """
     unknown = set(model_cfg) - MODEL_KEYS
     if unknown:

@@ -54,30 +54,42 @@ def chance_figure(hop_rows: dict, chain_rows: dict):
 
 
 def probe_curves_figure(index: dict, probes: dict):
-    """Held-out 1-hop accuracy above chance vs training steps for each recorded probe."""
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    """Left: held-out 1-hop accuracy above chance vs steps for the task probes. Right: held-out copy
+    accuracy of the induction warm-up probes (GPT-2's init std 0.02 vs 0.1)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw={"width_ratios": [1.4, 1]})
     for name, data in sorted(probes.items()):
         meta = index["probes"].get(name, {})
-        chance = meta.get("chance_1hop")
+        label = f"{name}: {meta.get('label', '')}"
         rows = [r for r in data["log"] if r.get("stage") == "task" and "1" in r.get("acc", {})]
-        if not rows or chance is None:
-            continue
-        ax.plot([r["step"] for r in rows], [r["acc"]["1"] - chance for r in rows], marker=".", label=f"{name}: {meta['label']}")
+        if rows and meta.get("chance_1hop") is not None:
+            ax.plot([r["step"] for r in rows], [r["acc"]["1"] - meta["chance_1hop"] for r in rows], marker=".", label=label)
+        copy = [r for r in data["log"] if r.get("stage") == "copy"]
+        if copy:
+            bx.plot([r["step"] for r in copy], [r["copy_acc"] for r in copy], marker=".", label=label)
     ax.axhline(0, color="black", lw=1, ls="--")
-    ax.set(xlabel="training steps", ylabel="1-hop accuracy minus chance", title="Probes that did not form the lookup (held-out, paper format)")
-    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.set(xlabel="training steps (task stage)", ylabel="1-hop accuracy minus chance", title="HashHop probes (held-out, paper format)")
+    ax.legend(fontsize=6.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    bx.set(xlabel="training steps", ylabel="held-out copy accuracy", title="Induction warm-up (copy task)", ylim=(-0.02, 1.02))
+    bx.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     fig.tight_layout()
     return fig
 
 
-def learning_curve_figure(curves: dict[str, list[dict]], point_name: dict[str, str]):
-    """Held-out exact match per eval point vs steps, one panel per base model."""
+def learning_curve_figure(curves: dict[str, list[dict]], point_name: dict[str, str], copy_curves: dict | None = None):
+    """Held-out exact match per eval point vs steps, one panel per base model; the copy warm-up's
+    held-out copy accuracy (dashed) comes first on the same step axis."""
     fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False)
     for ax, (task, log) in zip(axes[0], curves.items()):
+        copy = (copy_curves or {}).get(task) or []
+        offset = copy[-1]["step"] if copy else 0
+        if copy:
+            ax.plot([r["step"] for r in copy], [r["copy_accuracy"] for r in copy], color="grey", ls="--", label="copy warm-up")
+            ax.axvline(offset, color="grey", lw=0.8)
         points = sorted(log[-1]["accuracy"], key=int) if log else []
         for p in points:
-            ax.plot([r["step"] for r in log], [r["accuracy"][p] for r in log], marker=".", label=f"{point_name[task]} {p}")
-        ax.set(title=f"{task} base: learning curve", xlabel="steps", ylabel="held-out exact match", ylim=(-0.02, 1.02))
+            ax.plot([offset + r["step"] for r in log], [r["accuracy"][p] for r in log], marker=".", label=f"{point_name[task]} {p}")
+        ax.set(title=f"{task} base: learning curve", xlabel="steps (warm-up, then task)", ylabel="held-out accuracy",
+               ylim=(-0.02, 1.02))
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
