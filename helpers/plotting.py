@@ -103,7 +103,7 @@ def accuracy_figure(tables: dict[str, list[dict]], key: str, title: str, ax=None
     for label, rows in tables.items():
         xs = [r[key] for r in rows]
         ys = [r["accuracy"] for r in rows]
-        err = [[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]]
+        err = [[max(0.0, r["accuracy"] - r["ci_low"]) for r in rows], [max(0.0, r["ci_high"] - r["accuracy"]) for r in rows]]
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
     first = next(iter(tables.values()))
     ax.plot([r[key] for r in first], [r["chance"] for r in first], color="grey", ls="--", label="chance")

@@ -20,16 +20,21 @@ def results(tmp_path, monkeypatch):
         "ratios": [ratio(4, "thr_1e-3", 0.9, 0.8, 1.0), ratio(8, "thr_1e-3", 1.0, 0.9, 1.1),
                    ratio(4, "entropy_rank", 0.4, 0.35, 0.45), ratio(8, "entropy_rank", 0.45, 0.4, 0.49)],
         "planning_top_rank_thr_1e-3_per_layer": [8, 8, 7, 8]})
-    _write(folder / "demo", "03_lora.json", {"effects": {
-        "planning": {"base_mean": 0.3, "lora_mean": {"4": 0.5, "8": 0.45}, "noise_95": 0.05},
-        "reasoning": {"base_mean": 0.3, "lora_mean": {"4": 0.31}, "noise_95": 0.05}}})
+    row = lambda key, x, acc: {key: x, "accuracy": acc, "ci_low": acc - 0.04, "ci_high": acc + 0.04}
+    _write(folder / "demo", "03_lora.json", {"n_per_point": 500, "base": {
+        "planning": [row("hops", 1, 1.0), row("hops", 2, 0.9), row("hops", 3, 0.05)],
+        "reasoning": [row("shortest", 2, 0.8), row("shortest", 3, 0.3)]}, "lora": {
+        "planning": {"4": [row("hops", 1, 0.98), row("hops", 2, 0.5), row("hops", 3, 0.4)],
+                     "8": [row("hops", 1, 0.97), row("hops", 2, 0.6), row("hops", 3, 0.3)]},
+        "reasoning": {"4": [row("shortest", 2, 0.79), row("shortest", 3, 0.31)]}}})
     return folder
 
 
 def test_claims_come_from_the_results_files(results):
     rows = {r["claim"]: r for r in report.claims("demo")}
     planning = rows["LoRA adds planning accuracy over the frozen base (HashHop)"]
-    assert planning["verdict"] == "reproduced" and "r=4 0.500" in planning["ours"]
+    assert planning["verdict"] == "partly reproduced" and "3: 0.05->0.40" in planning["ours"]
+    assert "gains at [3]" in planning["ours"] and "below the base at [2]" in planning["ours"]
     assert rows["LoRA adds reasoning accuracy over the frozen base (HashChain)"]["verdict"] == "not reproduced"
     headline = rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]
     assert headline["verdict"] == "not reproduced" and "0.90 [0.80, 1.00]" in headline["ours"]
