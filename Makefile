@@ -1,5 +1,8 @@
 # Two commands do everything on a fresh machine:
 #   make figures   execute every notebook in order with papermill (PROFILE=small by default)
+# The profile reaches the notebooks through REPRO_PROFILE (read by each parameters cell) rather than
+# papermill's -p, so executed notebooks keep no injected-parameters cell and nbval (smoke) is not
+# overridden by a stored PROFILE = "small".
 #   make test      unit tests + nbval over every notebook in the smoke profile
 PYTHON ?= python3
 VENV := .venv
@@ -21,7 +24,7 @@ $(VENV)/.installed: requirements.txt
 figures: $(VENV)/.installed
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb ($(PROFILE))"; \
-	  $(VENV)/bin/papermill -k python3 --cwd notebooks -p PROFILE $(PROFILE) $$nb $$nb || exit 1; \
+	  REPRO_PROFILE=$(PROFILE) $(VENV)/bin/papermill -k python3 --cwd notebooks $$nb $$nb || exit 1; \
 	done
 	$(PY) -m helpers.report --profile $(PROFILE)
 

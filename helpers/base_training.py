@@ -112,6 +112,18 @@ def copy_accuracy(model, vocab: list[int], seed: int, pad_id: int, n: int = 256)
     return ((pred == target) & mask).sum().item() / mask.sum().item()
 
 
+def _train_step(model, optimizer, x, y, lr: float):
+    """One AdamW step at learning rate ``lr`` with gradient-norm clipping at 1; returns the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    loss = model(input_ids=x, labels=y).loss
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss
+
+
 def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoint_dir: Path | None = None,
                progress: bool = True) -> list[dict]:
     """Stage 1: train on the copy task until held-out copy accuracy reaches ``recipe.copy_target`` or
@@ -129,13 +141,7 @@ def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoin
     bar = tqdm(total=recipe.copy_steps, initial=step, desc="copy warm-up", disable=not progress)
     while step < recipe.copy_steps:
         x, y = copy_batch(vocab, recipe.seed, step, recipe.batch_size, pad_id)
-        for group in optimizer.param_groups:
-            group["lr"] = recipe.lr * min(1.0, (step + 1) / max(1, recipe.warmup_steps))
-        loss = model(input_ids=x, labels=y).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = _train_step(model, optimizer, x, y, recipe.lr * min(1.0, (step + 1) / max(1, recipe.warmup_steps)))
         step += 1
         bar.update(1)
         if step % 100 == 0 or step == recipe.copy_steps:
@@ -265,13 +271,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     while step < recipe.steps:
         x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
                               recipe.recall_lines, recipe.extra_queries)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, recipe)
-        loss = model(input_ids=x, labels=y).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = _train_step(model, optimizer, x, y, lr_at(step, recipe))
         step += 1
         bar.update(1)
         done = step == recipe.steps
