@@ -75,6 +75,9 @@ def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size
 
 
 # ----------------------------------------------------------------------------- induction warm-up
+COPY_MAX_LENGTH = 20 + 16 + 15 + 16  # longest prefix + segment + gap + segment of copy_batch
+
+
 def copy_batch(vocab: list[int], seed: int, step: int, batch_size: int, pad_id: int):
     """The induction warm-up task: a random prefix, a segment of 8-16 distinct hash tokens, a random
     gap of 0-15 tokens, the segment again. Labels are the repeated tokens after the first, which only
@@ -239,6 +242,24 @@ def lr_at(step: int, recipe: Recipe) -> float:
     return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
+                   stop_when: dict | None, step: int = 0) -> dict:
+    """Everything that would otherwise fail mid-run, checked before any training (the copy warm-up
+    included): early-stop points that are never evaluated, and sequences longer than the model's
+    positions. Returns the held-out evaluation prompts."""
+    unknown = sorted(str(k) for k in (stop_when or {}) if str(k) not in {str(p) for p in eval_points})
+    if unknown:
+        raise TaskConfigError(f"stop_when: points {unknown} are not evaluated (eval points: {list(eval_points)}), "
+                              f"so training could never stop early on them")
+    evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
+    _check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
+    first, _ = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines, recipe.extra_queries)
+    _check_fits(model, first.shape[1], "the training sequences")
+    if recipe.copy_steps:
+        _check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
+    return evals
+
+
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
                checkpoint_dir: Path | None = None, progress: bool = True, time_limit_s: float | None = None,
                stop_when: dict | None = None) -> tuple[list[dict], bool]:
@@ -253,17 +274,10 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
         if resumed:
             step, log = resumed
-    unknown = sorted(str(k) for k in (stop_when or {}) if str(k) not in {str(p) for p in eval_points})
-    if unknown:
-        raise TaskConfigError(f"stop_when: points {unknown} are not evaluated (eval points: {list(eval_points)}), "
-                              f"so training could never stop early on them")
     reached = lambda acc: bool(stop_when) and all(acc.get(str(k), 0) >= v for k, v in stop_when.items())
     if log and (log[-1]["step"] >= recipe.steps or reached(log[-1]["accuracy"])):
         return log, True
-    evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
-    _check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
-    first, _ = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines, recipe.extra_queries)
-    _check_fits(model, first.shape[1], "the training sequences")
+    evals = check_training(model, tokenizer, task, recipe, eval_points, stop_when, step)
     elapsed0 = log[-1]["seconds"] if log else 0.0
     start = time.time()
     model.train()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .base_training import Recipe, hash_token_ids, train_base, train_copy
+from .base_training import Recipe, check_training, hash_token_ids, train_base, train_copy
 from .io import atomic_write_json, read_json
 from .model import build_model
 from .paths import BASES, RUNS
@@ -66,6 +66,8 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     model = build_model(profile["model"], tokenizer, seed=recipe.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.time()
+    task_config = base_task(task, profile)
+    check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"])
     copy_log = []
     task_started = checkpoint_dir is not None and (Path(checkpoint_dir) / "state.json").exists()
     if recipe.copy_steps and not task_started:  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
@@ -74,7 +76,7 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
         copy_log = train_copy(model, vocab, recipe, tokenizer.pad_token_id, copy_dir, progress)
     elif task_started and Path(str(checkpoint_dir) + "-copy", "state.json").exists():
         copy_log = read_json(Path(str(checkpoint_dir) + "-copy", "state.json"))["log"]
-    log, finished = train_base(model, tokenizer, base_task(task, profile), recipe, config["eval_points"],
+    log, finished = train_base(model, tokenizer, task_config, recipe, config["eval_points"],
                                checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s,
                                stop_when=config["stop_when"])
     if not finished:

@@ -213,9 +213,11 @@ CASES = [
     Case("rank: missing adapter directory", rank_cli(lambda ctx: ctx.inputs / "no_such_adapter"), 2,
          r"no_such_adapter: no such adapter directory"),
     Case("rank: corrupt safetensors", rank_cli(garbage_adapter), 2,
-         r"garbage_adapter/adapter_model\.safetensors: cannot read safetensors file"),
+         r"garbage_adapter/adapter_model\.safetensors: cannot read safetensors file",
+         limit=IMPORTS),  # reading safetensors imports torch
     Case("rank: truncated safetensors", rank_cli(truncated_adapter), 2,
-         r"truncated_adapter/adapter_model\.safetensors: cannot read safetensors file"),
+         r"truncated_adapter/adapter_model\.safetensors: cannot read safetensors file",
+         limit=IMPORTS),  # reading safetensors imports torch
     Case("rank: unreadable adapter_config.json", rank_cli(broken_json_adapter), 2, r"adapter_config\.json: unreadable JSON"),
     Case("rank: non-numeric --thresholds", rank_cli(lambda ctx: ctx.inputs, "--thresholds", "abc"), 2,
          r"argument --thresholds: not a comma-separated list of numbers"),
