@@ -68,10 +68,22 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
 
 
 def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
-                   recall_lines: int, extra_queries: int):
+                   recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None):
+    """One seeded batch of dense sequences. ``curriculum``: easier variants of ``task`` (e.g. shorter
+    chains); each sequence draws its task uniformly from ``(task, *curriculum)``. ``replay``:
+    ``(vocab, parts, every)`` puts one pretraining-stand-in sequence in every ``every`` rows, so the
+    priors the stand-in gave (digits that mean numbers) are not forgotten on the base task."""
     rng = random.Random(f"{seed}-{step}")
-    sequences = [dense_sequence(task, rng, recall_lines, extra_queries) for _ in range(batch_size)]
-    return collate(encode_segments(tokenizer, sequences), tokenizer.pad_token_id)
+    tasks = (task, *curriculum)
+    n_replay = batch_size // replay[2] if replay else 0
+    sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries)
+                 for _ in range(batch_size - n_replay)]
+    encoded = encode_segments(tokenizer, sequences)
+    if n_replay:
+        from .pretraining import pretraining_sequence
+        vocab, parts, _ = replay
+        encoded += [pretraining_sequence(rng.choice(parts), vocab, rng) for _ in range(n_replay)]
+    return collate(encoded, tokenizer.pad_token_id)
 
 
 # ----------------------------------------------------------------------------- induction warm-up
@@ -243,7 +255,7 @@ def lr_at(step: int, recipe: Recipe) -> float:
 
 
 def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
-                   stop_when: dict | None, step: int = 0) -> dict:
+                   stop_when: dict | None, step: int = 0, curriculum: tuple = ()) -> dict:
     """Everything that would otherwise fail mid-run, checked before any training (the copy warm-up
     included): early-stop points that are never evaluated, and sequences longer than the model's
     positions. Returns the held-out evaluation prompts."""
@@ -253,8 +265,9 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
                               f"so training could never stop early on them")
     evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
     _check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
-    first, _ = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines, recipe.extra_queries)
-    _check_fits(model, first.shape[1], "the training sequences")
+    longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
+                                 recipe.extra_queries)[0].shape[1] for t in (task, *curriculum))
+    _check_fits(model, longest, "the training sequences")
     if recipe.copy_steps:
         _check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
     return evals
@@ -262,7 +275,7 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
 
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
                checkpoint_dir: Path | None = None, progress: bool = True, time_limit_s: float | None = None,
-               stop_when: dict | None = None) -> tuple[list[dict], bool]:
+               stop_when: dict | None = None, curriculum: tuple = (), replay=None) -> tuple[list[dict], bool]:
     """Train ``model`` in place; return the learning curve (held-out exact match per eval point vs
     step and wall time) and whether training finished. Resumes from ``checkpoint_dir`` if it holds
     a checkpoint. ``stop_when`` (e.g. ``{1: 0.95, 2: 0.8}``) finishes training early once every listed
@@ -277,14 +290,14 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     reached = lambda acc: bool(stop_when) and all(acc.get(str(k), 0) >= v for k, v in stop_when.items())
     if log and (log[-1]["step"] >= recipe.steps or reached(log[-1]["accuracy"])):
         return log, True
-    evals = check_training(model, tokenizer, task, recipe, eval_points, stop_when, step)
+    evals = check_training(model, tokenizer, task, recipe, eval_points, stop_when, step, curriculum)
     elapsed0 = log[-1]["seconds"] if log else 0.0
     start = time.time()
     model.train()
     bar = tqdm(total=recipe.steps, initial=step, desc="base", disable=not progress)
     while step < recipe.steps:
         x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
-                              recipe.recall_lines, recipe.extra_queries)
+                              recipe.recall_lines, recipe.extra_queries, curriculum, replay)
         loss = _train_step(model, optimizer, x, y, lr_at(step, recipe))
         step += 1
         bar.update(1)

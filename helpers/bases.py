@@ -16,14 +16,17 @@ Retrain the committed bases from scratch (same code, config and seed give the sa
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
+from transformers import GPT2LMHeadModel
 
 from .base_training import Recipe, check_training, hash_token_ids, train_base, train_copy
+from .pretraining import PretrainConfig, Vocab, pretrain
 from .io import atomic_write_json, read_json
 from .model import build_model
 from .paths import BASES, RUNS
@@ -33,11 +36,12 @@ from .tasks import HashChainConfig, HashHopConfig, TaskConfigError
 from .tokenizer import tokenizer_from_profile
 
 TASKS = ("hashhop", "hashchain")
+PRETRAINED = "pretrained"  # the task-agnostic stand-in for GPT-2's pretraining, shared by both bases
 
 
-def base_task(task: str, profile: dict):
+def base_task(task: str, profile: dict, spec: dict | None = None):
     hashes = {k: profile["tokenizer"][k] for k in ("alphabet", "hash_length")}
-    spec = profile["base"][task]["task"]
+    spec = profile["base"][task]["task"] if spec is None else spec
     if task == "hashhop":
         return HashHopConfig(**spec, **hashes)
     return HashChainConfig(**{k: tuple(v) for k, v in spec.items()}, **hashes)
@@ -47,30 +51,109 @@ def eval_points(task: str, profile: dict) -> list[int]:
     return profile["base"][task]["eval_hops" if task == "hashhop" else "eval_shortest"]
 
 
+def curriculum(task: str, profile: dict) -> tuple:
+    """Easier variants of the base task mixed into its training (``base.<task>.curriculum``: a list of
+    overrides of the task dict, e.g. shorter chains)."""
+    spec = profile["base"][task]
+    return tuple(base_task(task, profile, dict(spec["task"], **extra)) for extra in spec.get("curriculum", []))
+
+
+def pretrain_config(profile: dict) -> dict:
+    """Everything that determines the pretrained stand-in's weights."""
+    return {"tokenizer": profile["tokenizer"], "model": profile["model"], "pretrain": profile["pretrain"]}
+
+
+def uses_pretraining(profile: dict) -> bool:
+    return bool(profile.get("pretrain")) and profile["pretrain"].get("steps", 0) > 0
+
+
 def base_config(task: str, profile: dict) -> dict:
     """Everything that determines a base model's weights."""
     if task not in TASKS:
         raise TaskConfigError(f"task: allowed values are {TASKS}, got {task!r}")
-    return {"task": task, "task_config": profile["base"][task]["task"], "tokenizer": profile["tokenizer"],
-            "model": profile["model"], "recipe": profile["base"]["recipe"], "eval_points": eval_points(task, profile),
-            "stop_when": profile["base"][task]["stop_when"]}
+    config = {"task": task, "task_config": profile["base"][task]["task"], "tokenizer": profile["tokenizer"],
+              "model": profile["model"], "recipe": dict(profile["base"]["recipe"], **profile["base"][task].get("recipe", {})),
+              "eval_points": eval_points(task, profile),
+              "stop_when": profile["base"][task]["stop_when"]}
+    if profile["base"][task].get("curriculum"):
+        config["curriculum"] = profile["base"][task]["curriculum"]
+    if uses_pretraining(profile):
+        config["pretrain"] = profile["pretrain"]
+    return config
+
+
+def train_pretrained_dir(profile: dict, out_dir: Path, progress: bool = True) -> dict:
+    """Train the pretraining stand-in and write it to ``out_dir`` (model + tokenizer + base_info.json)."""
+    cfg = PretrainConfig(**profile["pretrain"])
+    tokenizer = tokenizer_from_profile(profile["tokenizer"])
+    model = build_model(profile["model"], tokenizer, seed=cfg.seed)
+    vocab = Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"]))
+    start = time.time()
+    log = pretrain(model, vocab, cfg, progress)
+    return _save_model_dir(model, tokenizer, out_dir, {"config": pretrain_config(profile), "seed": cfg.seed,
+                                                       "curve": log, "train_seconds": log[-1]["seconds"] if log else 0.0,
+                                                       "this_session_seconds": round(time.time() - start, 1)})
+
+
+def _save_model_dir(model, tokenizer, out_dir: Path, info: dict) -> dict:
+    tmp = Path(str(out_dir) + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    info = dict(info, provenance=provenance(), sha256={"model.safetensors": sha256_file(tmp / "model.safetensors")})
+    atomic_write_json(tmp / "base_info.json", info)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return info
+
+
+def get_pretrained(profile: dict, progress: bool = True, runs_root: Path = RUNS) -> Path:
+    """The pretrained stand-in: ``models/pretrained-<profile>`` when committed, else trained and cached
+    under ``runs/pretrain/<config hash>/``."""
+    committed = BASES / f"{PRETRAINED}-{profile['name']}"
+    if (committed / "base_info.json").exists() and \
+            read_json(committed / "base_info.json")["config"] == json.loads(json.dumps(pretrain_config(profile))):
+        verify_base(committed)
+        return committed
+    if profile["base_source"] == "committed":
+        raise FileNotFoundError(f"{committed}: missing or trained with another config; "
+                                f"retrain with `python -m helpers.bases --profile {profile['name']} --retrain --task {PRETRAINED}`")
+    run = Run(runs_root, "pretrain", pretrain_config(profile))
+    out = run.dir / "model"
+    if run.finished() is None:
+        info = train_pretrained_dir(profile, out, progress)
+        run.finish({"curve": info["curve"]}, files=["model/model.safetensors"])
+    return out
 
 
 def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = True,
-                   checkpoint_dir: Path | None = None, time_limit_s: float | None = None) -> dict | None:
+                   checkpoint_dir: Path | None = None, time_limit_s: float | None = None,
+                   keep_at_limit: bool = False, runs_root: Path = RUNS) -> dict | None:
     """Train a base with the recipe and write it to ``out_dir`` with its ``base_info.json``; returns
-    the info, or ``None`` if ``time_limit_s`` stopped it first (the checkpoint lets it resume)."""
+    the info, or ``None`` if ``time_limit_s`` stopped it first (the checkpoint lets it resume).
+    ``keep_at_limit``: write the model reached at the time limit anyway, recorded as
+    ``"stopped_at_time_limit": true`` in its info (a time-boxed base, as the budget asks)."""
     config = base_config(task, profile)
     recipe = Recipe(**config["recipe"])
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
-    model = build_model(profile["model"], tokenizer, seed=recipe.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.time()
-    task_config = base_task(task, profile)
-    check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"])
+    task_config, easier = base_task(task, profile), curriculum(task, profile)
+    model = build_model(profile["model"], tokenizer, seed=recipe.seed)
+    # everything that would fail mid-run is refused here, before the stand-in (or anything) trains
+    check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
+    replay = None
+    if uses_pretraining(profile):  # start from the stand-in for GPT-2's pretraining, as the paper starts from GPT-2
+        PretrainConfig(**profile["pretrain"])
+        model = GPT2LMHeadModel.from_pretrained(get_pretrained(profile, progress, runs_root), use_safetensors=True)
+        model.config._attn_implementation = "eager"
+        every = profile["base"]["replay_every"]
+        if every:
+            replay = (Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"])),
+                      tuple(profile["pretrain"]["parts"]), every)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
     copy_log = []
     task_started = checkpoint_dir is not None and (Path(checkpoint_dir) / "state.json").exists()
-    if recipe.copy_steps and not task_started:  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
+    if recipe.copy_steps and not task_started and not uses_pretraining(profile):  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
         vocab = hash_token_ids(tokenizer, **profile["tokenizer"])
         copy_dir = Path(str(checkpoint_dir) + "-copy") if checkpoint_dir is not None else None
         copy_log = train_copy(model, vocab, recipe, tokenizer.pad_token_id, copy_dir, progress)
@@ -78,22 +161,14 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
         copy_log = read_json(Path(str(checkpoint_dir) + "-copy", "state.json"))["log"]
     log, finished = train_base(model, tokenizer, task_config, recipe, config["eval_points"],
                                checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s,
-                               stop_when=config["stop_when"])
-    if not finished:
+                               stop_when=config["stop_when"], curriculum=easier, replay=replay)
+    if not finished and not keep_at_limit:
         return None
-    tmp = Path(str(out_dir) + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
     copy_seconds = copy_log[-1]["seconds"] if copy_log else 0.0
-    info = {"config": config, "seed": recipe.seed, "curve": log, "copy_curve": copy_log,
-            "train_seconds": copy_seconds + log[-1]["seconds"],
-            "this_session_seconds": round(time.time() - start, 1), "provenance": provenance(),
-            "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors")}}
-    atomic_write_json(tmp / "base_info.json", info)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
-    return info
+    return _save_model_dir(model, tokenizer, out_dir, {
+        "config": config, "seed": recipe.seed, "curve": log, "copy_curve": copy_log,
+        "train_seconds": copy_seconds + log[-1]["seconds"], "this_session_seconds": round(time.time() - start, 1),
+        "stopped_at_time_limit": not finished})
 
 
 def verify_base(path: Path) -> dict:
@@ -130,22 +205,33 @@ def get_base(task: str, profile: dict, progress: bool = True) -> Path | str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.bases", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile whose base models to train (default small)")
-    parser.add_argument("--task", choices=TASKS, action="append", help="only this task (repeatable)")
+    parser.add_argument("--task", choices=(PRETRAINED, *TASKS), action="append",
+                        help=f"only this model (repeatable); '{PRETRAINED}' is the pretraining stand-in both bases start from")
     parser.add_argument("--retrain", action="store_true", help="train from scratch and overwrite models/<task>-<profile>")
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable)")
+    parser.add_argument("--keep-at-limit", action="store_true",
+                        help="at --time-limit, write the model reached so far (recorded as stopped at the limit)")
     args = parser.parse_args(argv)
     try:
         profile = get_profile(args.profile)
     except TaskConfigError as err:
         parser.error(str(err))
-    for task in args.task or TASKS:
+    for task in args.task or ((PRETRAINED,) if uses_pretraining(profile) else ()) + TASKS:
         out = BASES / f"{task}-{args.profile}"
         if not args.retrain:
             print(f"{out}: {'ok' if out.exists() else 'missing'} (use --retrain to train)")
             continue
+        if task == PRETRAINED:
+            try:
+                info = train_pretrained_dir(profile, out)
+            except TaskConfigError as err:
+                parser.error(str(err))
+            print(f"{task}: trained in {info['train_seconds']:.0f} s; final accuracy {info['curve'][-1]['accuracy']}; wrote {out}")
+            continue
         ckpt = RUNS / "base-retrain" / f"{task}-{args.profile}"
         try:
-            info = train_base_dir(task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit)
+            info = train_base_dir(task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit,
+                                  keep_at_limit=args.keep_at_limit)
         except TaskConfigError as err:  # a bad profile value, refused before training: one line, exit 2
             parser.error(str(err))
         if info is None:

@@ -97,3 +97,69 @@ def seed_interval(values: list[float]) -> dict:
     t = T_975[n - 2] if n - 2 < len(T_975) else 1.96
     half = t * stdev(values) / n ** 0.5
     return {"mean": m, "low": m - half, "high": m + half, "n": n, "values": values}
+
+
+# ----------------------------------------------------------------------------- did it learn the ability?
+def trained_points(profile: dict, kind: str) -> list[int]:
+    """The hop counts (planning) or shortest lengths (reasoning) the LoRA task trains on."""
+    task = config_from_dict(task_dict(profile, kind))
+    if kind == "planning":
+        return list(range(task.min_hops, task.max_hops + 1))
+    return list(task.chain_lengths[:-1])
+
+
+def model_answers(profile: dict, kind: str, adapter_dir: str | None = None) -> dict:
+    """Greedy answers of the base (``adapter_dir=None``) or of one adapter on the LoRA task's
+    evaluation prompts (the same prompts for every model, so verdicts are paired)."""
+    from .diagnostics import answer_points
+    from .lora import load_adapter
+    base = base_for(profile, kind, progress=False)
+    model, tokenizer = load_adapter(str(base), adapter_dir) if adapter_dir else load_pretrained(base)
+    task = config_from_dict(task_dict(profile, kind))
+    return answer_points(model, tokenizer, task, eval_points(profile, kind), profile["eval"]["n_per_point"])
+
+
+def diagnose(kind: str, answers: dict, base: dict, trained: list[int]) -> dict:
+    """Everything notebook 03 says about one model on one task, per evaluation point: accuracy with
+    its Wilson interval, the answer structure (HashHop: position histogram; HashChain: category
+    shares), the structural baselines, and the exact McNemar test against the base on the same
+    prompts; plus the ability criteria (``helpers.criteria``) over the trained points."""
+    from . import criteria
+    from .diagnostics import category_shares, hop_agnostic, modal_position, position_histogram, random_chain_end
+    from .evaluation import wilson_interval
+    from .stats import mcnemar
+    rows = []
+    for point, got in answers.items():
+        samples, correct = got["samples"], got["correct"]
+        lo, hi = wilson_interval(sum(correct), len(correct))
+        row = {"point": point, "n": len(correct), "accuracy": sum(correct) / len(correct), "ci_low": lo, "ci_high": hi,
+               "vs_base": mcnemar(base[point]["correct"], correct)}
+        if kind == "planning":
+            row["positions"] = position_histogram(samples, got["answers"])
+            row["modal_position"] = modal_position(row["positions"])
+            row["hop_agnostic"] = hop_agnostic(trained)
+        else:
+            row["categories"] = category_shares(samples, got["answers"])
+            row["random_chain_end"] = random_chain_end(samples)
+        rows.append(row)
+    trained = [p for p in trained if p in answers]  # only the trained points that are evaluated can be checked
+    acc = {r["point"]: r["accuracy"] for r in rows}
+    base_acc = {p: sum(g["correct"]) / len(g["correct"]) for p, g in base.items()}
+    if kind == "planning":
+        verdict = criteria.planning_adapter(trained, acc, base_acc, {r["point"]: r["modal_position"] for r in rows})
+    else:
+        verdict = criteria.reasoning_adapter(trained, acc, base_acc, {r["point"]: r["random_chain_end"] for r in rows})
+    return {"rows": rows, "criteria": verdict}
+
+
+def seed_table(diagnoses: list[dict], key: str) -> list[dict]:
+    """Per evaluation point: mean accuracy over seeds with a 95% t-interval across them, in the row
+    format of ``plotting.accuracy_figure`` (one seed: its Wilson interval)."""
+    rows = []
+    for i, first in enumerate(diagnoses[0]["rows"]):
+        values = [d["rows"][i]["accuracy"] for d in diagnoses]
+        interval = seed_interval(values)
+        low, high = (interval["low"], interval["high"]) if len(values) > 1 else (first["ci_low"], first["ci_high"])
+        rows.append({key: first["point"], "accuracy": interval["mean"], "ci_low": max(0.0, low), "ci_high": min(1.0, high),
+                     "n_seeds": len(values), "seeds": values})
+    return rows

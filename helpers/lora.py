@@ -322,3 +322,32 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def export_adapter(result: dict, out_dir: Path) -> Path:
+    """Copy a finished run's adapter to ``out_dir`` (peft's standard files) with an ``adapter_info.json``
+    holding its training task config (the profiles' task-dict keys), its base as a repo-relative
+    path, and the rest of the run config, so a user can load and probe it without training::
+
+        model, tokenizer = load_adapter(info["base"], "models/adapters/planning-small-r16")
+    """
+    import shutil
+    config = result["config"]
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("adapter_model.safetensors", "adapter_config.json"):
+        shutil.copyfile(Path(result["adapter_dir"]) / name, tmp / name)
+    adapter_cfg = read_json(tmp / "adapter_config.json")
+    adapter_cfg["base_model_name_or_path"] = config["base"]  # repo-relative, never this machine's path
+    atomic_write_json(tmp / "adapter_config.json", adapter_cfg)
+    task = {k: v for k, v in config["task"].items() if k not in ("alphabet", "hash_length", "task")}
+    atomic_write_json(tmp / "adapter_info.json", {
+        "task_name": config["task"]["task"], "task": task, "hashes": {k: config["task"][k] for k in ("alphabet", "hash_length") if k in config["task"]},
+        "base": config["base"], "base_checksum": config["base_checksum"],
+        "training": {k: config[k] for k in LORA_DEFAULTS if k in config},
+        "accuracy": result["accuracy"], "eval_points": config["eval_points"], "eval_n": config["eval_n"]})
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return out_dir

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
+from transformers.utils import logging as hf_logging
+
+# Loading a 200k-parameter model is instant: its "Loading weights" bar is noise in stored notebook outputs.
+hf_logging.disable_progress_bar()
 
 from .tasks import TaskConfigError
 

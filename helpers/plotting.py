@@ -95,8 +95,10 @@ def learning_curve_figure(curves: dict[str, list[dict]], point_name: dict[str, s
     return fig
 
 
-def accuracy_figure(tables: dict[str, list[dict]], key: str, title: str, ax=None):
-    """Accuracy with 95% intervals per hop count / shortest length, one line per model, and chance."""
+def accuracy_figure(tables: dict[str, list[dict]], key: str, title: str, ax=None, baseline: dict | None = None):
+    """Accuracy with 95% intervals per hop count / shortest length, one line per model, the uniform
+    guess ("chance") and, if given, a structural baseline ``{"label": ..., "x": [...], "y": [...]}``
+    (hop-agnostic best guess; random chain end)."""
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -106,7 +108,9 @@ def accuracy_figure(tables: dict[str, list[dict]], key: str, title: str, ax=None
         err = [[max(0.0, r["accuracy"] - r["ci_low"]) for r in rows], [max(0.0, r["ci_high"] - r["accuracy"]) for r in rows]]
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
     first = next(iter(tables.values()))
-    ax.plot([r[key] for r in first], [r["chance"] for r in first], color="grey", ls="--", label="chance")
+    ax.plot([r[key] for r in first], [r["chance"] for r in first], color="grey", ls="--", label="uniform guess")
+    if baseline:
+        ax.plot(baseline["x"], baseline["y"], color="black", ls=":", lw=1.5, label=baseline["label"])
     ax.set(title=title, xlabel={"hops": "hops", "shortest": "length of the shortest chain"}[key],
            ylabel="exact match (95% CI)", ylim=(-0.02, 1.02))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -188,5 +192,107 @@ def ratio_figure(rows: list[dict], measures: list[str]):
     ax.axhline(1, color="black", lw=1, ls="--")
     ax.set(xlabel="LoRA rank", ylabel="reasoning / planning", title="Effective rank: reasoning over planning (95% CI, seeds)")
     ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def position_histogram_figure(panels: dict[str, list[dict]], max_position: int):
+    """HashHop answer positions: for each model (one panel) and hop count (x), the share of answers at
+    each chain position (stacked; "right" when position == hops). A model that uses the hop count moves
+    its answers with the hop count; one that hedges shows the same stack at every hop count."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False, sharey=True)
+    colors = sns.color_palette("viridis", max_position + 1)
+    for ax, (name, rows) in zip(axes[0], panels.items()):
+        xs = [r["point"] for r in rows]
+        bottom = [0.0] * len(rows)
+        keys = [str(k) for k in range(max_position + 1)] + ["not in map"]
+        for i, k in enumerate(keys):
+            ys = [r["positions"].get(k, 0) / r["n"] for r in rows]
+            if any(ys):
+                ax.bar(xs, ys, bottom=bottom, color=colors[i] if i <= max_position else "lightgrey",
+                       label=f"position {k}" if k != "not in map" else k, edgecolor="white", lw=0.5)
+                bottom = [b + y for b, y in zip(bottom, ys)]
+        ax.plot(xs, [r["positions"].get(str(r["point"]), 0) / r["n"] for r in rows], "r_", ms=22, mew=2.5,
+                label="answer at the asked hop")
+        ax.set(title=name, xlabel="hops asked", ylim=(0, 1.02))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0][0].set_ylabel("share of answers at chain position")
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def chain_category_figure(panels: dict[str, list[dict]], categories: tuple):
+    """HashChain answers by kind: the shortest chain's end (right), another chain's end, another hash
+    of the map, not in the map; the random-chain-end baseline as a line."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False, sharey=True)
+    colors = ["tab:green", "tab:orange", "tab:blue", "lightgrey"]
+    for ax, (name, rows) in zip(axes[0], panels.items()):
+        xs = [r["point"] for r in rows]
+        bottom = [0.0] * len(rows)
+        for color, c in zip(colors, categories):
+            ys = [r["categories"][c] for r in rows]
+            ax.bar(xs, ys, bottom=bottom, color=color, label=c, edgecolor="white", lw=0.5)
+            bottom = [b + y for b, y in zip(bottom, ys)]
+        ax.plot(xs, [r["random_chain_end"] for r in rows], "k:", marker="_", ms=18, label="random chain end")
+        ax.set(title=name, xlabel="length of the shortest chain", ylim=(0, 1.02))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0][0].set_ylabel("share of answers")
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def pretraining_curve_figure(log: list[dict]):
+    """Held-out accuracy of each part of the pretraining stand-in vs steps (the first part trains
+    alone until it is learned; the shaded span)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    parts = list(log[0]["accuracy"]) if log else []
+    for part in parts:
+        ax.plot([r["step"] for r in log], [r["accuracy"][part] for r in log], marker=".", label=part)
+    alone = [r["step"] for r in log if "+" not in r.get("stage", "+")]
+    if alone:
+        ax.axvspan(0, max(alone), color="grey", alpha=0.12, label="first part alone")
+    ax.set(title="Pretraining stand-in: held-out accuracy per part", xlabel="steps", ylabel="accuracy on scored tokens",
+           ylim=(-0.02, 1.02))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def pretrain_ablation_figure(arms: dict, point_name: str = "hops"):
+    """Left/middle: base-task accuracy (held-out) vs base steps, per arm of the ablation, at the
+    first two evaluation points. Right: mean cosine of consecutive digit embeddings per arm."""
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
+    points = list(next(iter(arms.values()))["base_curve"][-1]["accuracy"])[:2] if arms else []
+    for ax, p in zip(axes[:2], points):
+        for name, arm in arms.items():
+            ax.plot([r["step"] for r in arm["base_curve"]], [r["accuracy"][p] for r in arm["base_curve"]], marker=".", label=name)
+        ax.set(title=f"HashHop base, {point_name} {p}, after each pretraining", xlabel="base steps",
+               ylabel="held-out exact match", ylim=(-0.02, 1.02))
+        ax.legend(fontsize=7)
+    names = list(arms)
+    axes[2].bar([n.replace("+", "+\n") for n in names], [arms[n]["digit_cosine_after_pretraining"] for n in names],
+                color="tab:blue", alpha=0.6, label="after pretraining")
+    axes[2].plot([n.replace("+", "+\n") for n in names], [arms[n]["digit_cosine_after_base"] for n in names], "ko",
+                 label="after the base task")
+    axes[2].set(title="digits 1-9: cosine of consecutive embeddings", ylim=(-0.2, 1.02))
+    axes[2].tick_params(axis="x", labelsize=7)
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def digit_similarity_figure(models: dict):
+    """Cosine similarity of the digit embeddings 0-9, one heatmap per model: a pretrained-style model
+    keeps digits apart, a from-scratch base that saw only 1 and 2 has the rest nearly identical."""
+    import torch
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.6), squeeze=False)
+    for ax, (name, (model, tokenizer)) in zip(axes[0], models.items()):
+        wte = model.get_input_embeddings().weight.detach()
+        v = torch.nn.functional.normalize(wte[tokenizer.convert_tokens_to_ids([str(d) for d in range(10)])], dim=-1)
+        sns.heatmap((v @ v.T).numpy(), vmin=-1, vmax=1, cmap="vlag", ax=ax, cbar=False, annot=True, fmt=".1f",
+                    annot_kws={"fontsize": 6})
+        ax.set(title=name, xlabel="digit", ylabel="digit")
     fig.tight_layout()
     return fig

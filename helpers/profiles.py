@@ -21,34 +21,56 @@ SMALL_HASHES = {"alphabet": "abcdefgh", "hash_length": 2, "hash_tokens": "whole"
 _SMALL = {
     "tokenizer": dict(SMALL_HASHES),
     # initializer_range 0.1 instead of GPT-2's 0.02: the lever that ends the induction plateau (notebook 02).
-    "model": {"n_layer": 4, "n_embd": 64, "n_head": 2, "n_positions": 256, "initializer_range": 0.1},
+    # 6 layers: a k-hop lookup needs about one layer to mark each value with its key, then one or two per
+    # hop; 4 layers leave no room for the 3 hops the planning LoRA asks for.
+    "model": {"n_layer": 6, "n_embd": 64, "n_head": 2, "n_positions": 256, "initializer_range": 0.1},
     # Where the notebooks' base models come from: "committed" loads models/<task>-<profile>,
     # "train" trains them with the recipe below, anything else is a from_pretrained id or directory.
     "base_source": "committed",
+    # The stand-in for GPT-2's pretraining (helpers.pretraining): task-agnostic copy, key-value recall,
+    # indexing and counting, trained once and shared by both bases, as one GPT-2 is shared in the paper.
+    "pretrain": {"parts": ["copy", "recall", "index", "count"], "first": "copy", "steps": 5000, "lr": 1e-3,
+                 "batch_size": 32, "warmup_steps": 100, "weight_decay": 0.01, "target": 0.9, "eval_every": 100, "seed": 0},
     "base": {
-        "hashhop": {"task": {"chain_length": 5, "min_hops": 1, "max_hops": 2},
+        # The paper's base tasks: HashHop 1-2 hops on 10-hash chains (paper: 2 hops on 10-hash chains),
+        # HashChain lengths 2-6 with 3-4 chains (the paper's set). ``curriculum``: easier variants mixed
+        # into every batch (one sequence in four each), so the lookup forms on short maps first.
+        "hashhop": {"task": {"chain_length": 10, "min_hops": 1, "max_hops": 2},
+                    "curriculum": [{"chain_length": 4}, {"chain_length": 6}, {"chain_length": 8}],
+                    # steps sized to the time box (HashChain's longer maps make each step slower)
+                    "recipe": {"steps": 12000},
                     "eval_hops": [1, 2, 3, 4], "stop_when": {"1": 0.97, "2": 0.9}},
-        "hashchain": {"task": {"chain_lengths": [2, 3, 4], "num_chains": [2, 3]},
-                      "eval_shortest": [2, 3, 4], "stop_when": {"2": 0.95, "3": 0.9}},
-        "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 9000, "copy_steps": 4000, "copy_target": 0.9,
+        "hashchain": {"task": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [3, 4]},
+                      "curriculum": [{"chain_lengths": [2, 3, 4], "num_chains": [2, 3]},
+                                     {"chain_lengths": [2, 3, 4, 5], "num_chains": [2, 3]}],
+                      "recipe": {"steps": 9000},
+                      "eval_shortest": [2, 3, 4, 5], "stop_when": {"2": 0.95, "3": 0.8}},
+        "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 16000, "copy_steps": 0, "copy_target": 0.9,
                    "recall_lines": 8, "extra_queries": 3, "weight_decay": 0.01,
                    "eval_every": 250, "eval_n": 200, "checkpoint_every": 250, "seed": 0},
+        # one pretraining-mixture sequence in every 8 rows, so the digits keep the meaning the stand-in gave them
+        "replay_every": 8,
     },
+    # notebook 02's ablation of the stand-in's parts (python -m helpers.pretrain_ablation): each arm
+    # pretrains with the stand-in's own settings (so the whole-mixture arm is the committed stand-in),
+    # then takes the same number of HashHop base steps
+    "pretrain_ablation": {"pretrain": {}, "base": {"steps": 1500, "eval_every": 250}},
     "lora": {
-        # More hops than the base saw (it trained on 1-2), on the base's chain length: the from-scratch
-        # base does not carry its lookup to longer maps (1-hop accuracy 0.26 on 6-hash chains, notebook 03).
-        "planning": {"chain_length": 5, "min_hops": 1, "max_hops": 4},
-        "reasoning": {"chain_lengths": [2, 3, 4, 5], "num_chains": [2, 3]},
-        "eval_hops": [1, 2, 3, 4],
-        "eval_shortest": [2, 3, 4],
+        # A harder task than the base's, as in the paper: planning = more hops on the base's 10-hash chains
+        # (the base trained on 1-2); reasoning = more chains per map (the base saw 3-4). Evaluated inside
+        # the training range and beyond it (more hops; longer shortest chains).
+        "planning": {"chain_length": 10, "min_hops": 1, "max_hops": 3},
+        "reasoning": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [4, 5]},
+        "eval_hops": [1, 2, 3, 4, 5, 6],
+        "eval_shortest": [2, 3, 4, 5, 6],
         "target_modules": ["mlp.c_proj"], "last_n_blocks": None,
-        "ranks": [2, 4, 8, 16], "alpha_ratio": 0.5, "dropout": 0.0,
-        "lr": 1e-3, "batch_size": 32, "steps": 400, "warmup_steps": 30, "seeds": [0, 1, 2],
+        "ranks": [4, 16, 64], "alpha_ratio": 0.5, "dropout": 0.0,
+        "lr": 1e-3, "batch_size": 32, "steps": 1000, "warmup_steps": 50, "seeds": [0, 1, 2],
     },
     "eval": {"n_per_point": 500, "batch_size": 256},
     # Every ablation cell trains as long as notebook 03's runs (lora.steps), so cells shared with
     # notebook 03 (alpha = rank/2 on mlp.c_proj of every block) come from the run cache.
-    "ablations": {"ranks": [2, 4, 8, 16], "fixed_alpha": 8, "seeds": [0, 1, 2], "module_rank": 8,
+    "ablations": {"ranks": [4, 16, 64], "fixed_alpha": 8, "seeds": [0, 1, 2], "module_rank": 8,
                   "target_modules": {"mlp.c_proj": ["mlp.c_proj"], "attn.c_proj": ["attn.c_proj"],
                                      "both": ["mlp.c_proj", "attn.c_proj"]},
                   "last_n_blocks": [1, 2], "full_lr": 3e-4},
@@ -60,6 +82,12 @@ _SMOKE.update({
     "model": {"n_layer": 2, "n_embd": 32, "n_head": 2, "n_positions": 256, "initializer_range": 0.1},
     "base_source": "train",
 })
+_SMOKE["base"]["hashhop"].update({"task": {"chain_length": 5, "min_hops": 1, "max_hops": 2},
+                                  "curriculum": [{"chain_length": 3}], "recipe": {}})
+_SMOKE["base"]["hashchain"].update({"task": {"chain_lengths": [2, 3, 4], "num_chains": [2, 3]}, "curriculum": [],
+                                    "eval_shortest": [2, 3, 4], "stop_when": {"2": 0.95, "3": 0.9}, "recipe": {}})
+_SMOKE["pretrain"].update({"steps": 20, "eval_every": 10})
+_SMOKE["pretrain_ablation"] = {"pretrain": {"steps": 10}, "base": {"steps": 10, "eval_every": 5}}
 _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20, "eval_n": 20, "checkpoint_every": 20,
                                  "batch_size": 8, "warmup_steps": 5})
 _SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds": [0], "batch_size": 8,

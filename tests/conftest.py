@@ -17,7 +17,7 @@ def tiny_base(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("tiny_base")
     info = train_base_dir("hashhop", get_profile("smoke"), folder / "model", progress=False,
-                          checkpoint_dir=folder / "checkpoint")
+                          checkpoint_dir=folder / "checkpoint", runs_root=folder / "runs")
     assert info is not None
     return folder / "model"
 

@@ -163,7 +163,8 @@ def make_lora_config(ctx, **overrides):
 
 def base_run(ctx, overrides: dict):
     profile = get_profile("smoke", overrides)
-    return train_base_dir("hashhop", profile, ctx.out / "model", progress=False, checkpoint_dir=ctx.out / "checkpoint")
+    return train_base_dir("hashhop", profile, ctx.out / "model", progress=False, checkpoint_dir=ctx.out / "checkpoint",
+                          runs_root=ctx.out / "runs")
 
 
 def truncated_jsonl(ctx) -> Path:

@@ -1,0 +1,53 @@
+"""The pieces notebook 03 rests on, end to end on the tiny base: greedy answers agree with exact
+match, ``diagnose`` compares paired prompts, exported adapters load without training."""
+import json
+
+from helpers.diagnostics import answer_points, greedy_answers
+from helpers.evaluation import evaluate_points, exact_match, point_samples
+from helpers.experiments import diagnose
+from helpers.lora import export_adapter, load_adapter, train_lora_run
+from helpers.model import load_pretrained
+from helpers.tasks import HashHopConfig, config_from_dict
+
+TASK = HashHopConfig(chain_length=5, min_hops=1, max_hops=2, hash_length=2, alphabet="abcdefgh")
+
+
+def test_greedy_answers_are_right_exactly_when_exact_match_says_so(tiny_base):
+    model, tokenizer = load_pretrained(tiny_base)
+    samples = [s for g in point_samples(TASK, [1, 2, 3], 40).values() for s in g]
+    answers = greedy_answers(model, tokenizer, samples)
+    assert [a == s.answer for a, s in zip(answers, samples)] == exact_match(model, tokenizer, samples)
+
+
+def test_diagnose_pairs_the_same_prompts_and_checks_the_criteria(tiny_base):
+    model, tokenizer = load_pretrained(tiny_base)
+    got = answer_points(model, tokenizer, TASK, [1, 2], 30)
+    table = evaluate_points(model, tokenizer, TASK, [1, 2], 30)
+    d = diagnose("planning", got, got, [1, 2])
+    assert [r["accuracy"] for r in d["rows"]] == [r["accuracy"] for r in table]
+    assert all(r["vs_base"]["b"] == r["vs_base"]["c"] == 0 for r in d["rows"])  # a model against itself
+    assert all(sum(r["positions"].values()) == r["n"] for r in d["rows"])
+    assert {c["what"] for c in d["criteria"]["checks"]} >= {"most common answer position", "accuracy"}
+
+
+def test_exported_adapter_loads_from_its_info_alone(lora_config, tmp_path):
+    result = train_lora_run(lora_config(), root=tmp_path / "runs", progress=False)
+    out = export_adapter(result, tmp_path / "adapters" / "planning-test-r2")
+    info = json.loads((out / "adapter_info.json").read_text())
+    assert set(info["task"]) == {"chain_length", "min_hops", "max_hops"} and info["task_name"] == "hashhop"
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == info["base"] and not (out.parent / "planning-test-r2.tmp").exists()
+    model, tokenizer = load_adapter(info["base"], str(out))
+    task = config_from_dict({"task": info["task_name"], **info["task"], **info["hashes"]})
+    table = evaluate_points(model, tokenizer, task, info["eval_points"], info["eval_n"])
+    assert [r["accuracy"] for r in table] == [r["accuracy"] for r in info["accuracy"]]
+
+
+def test_greedy_answers_of_prompts_of_different_lengths(tiny_base):
+    from helpers.tasks import HashChainConfig, generate
+    model, tokenizer = load_pretrained(tiny_base)
+    samples = generate(HashChainConfig(chain_lengths=(2, 3, 4), num_chains=(2, 3), hash_length=2, alphabet="abcdefgh"), 60, 1)
+    assert len({len(s.prompt) for s in samples}) > 1
+    answers = greedy_answers(model, tokenizer, samples)
+    assert all(len(a) == 2 and "\n" not in a for a in answers)  # one hash, never a slice of another prompt
+    assert [a == s.answer for a, s in zip(answers, samples)] == exact_match(model, tokenizer, samples)
