@@ -25,6 +25,7 @@ figures: $(VENV)/.installed
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb ($(PROFILE))"; \
 	  REPRO_PROFILE=$(PROFILE) $(VENV)/bin/papermill -k python3 --cwd notebooks $$nb $$nb || exit 1; \
+	  $(PY) -m helpers.clean_notebook $$nb || exit 1; \
 	done
 	$(PY) -m helpers.report --profile $(PROFILE)
 

@@ -25,8 +25,9 @@ def design(profile: dict) -> list[dict]:
     for kind in KINDS:
         for rank in ranks:
             add("rank", kind, "alpha = rank/2", rank, run_configs(profile, kind, [rank], seeds))
-            add("rank", kind, f"alpha = {ab['fixed_alpha']}", rank,
-                run_configs(profile, kind, [rank], seeds, alpha=ab["fixed_alpha"]))
+            if ab["fixed_alpha"] is not None:  # None: no fixed-alpha control arm
+                add("rank", kind, f"alpha = {ab['fixed_alpha']}", rank,
+                    run_configs(profile, kind, [rank], seeds, alpha=ab["fixed_alpha"]))
         for name, modules in ab["target_modules"].items():
             add("target modules", kind, f"r={r0}", name, run_configs(profile, kind, [r0], seeds, target_modules=modules))
         n_layer = profile["model"]["n_layer"]

@@ -8,8 +8,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
-# Loading a 200k-parameter model is instant: its "Loading weights" bar is noise in stored notebook outputs.
+# Loading a 200k-parameter model is instant: its "Loading weights" bar is noise in stored notebook outputs,
+# as are transformers' notices about defaults this project sets on purpose (e.g. the default loss).
 hf_logging.disable_progress_bar()
+hf_logging.set_verbosity_error()
 
 from .tasks import TaskConfigError
 

@@ -201,6 +201,8 @@ def position_histogram_figure(panels: dict[str, list[dict]], max_position: int):
     each chain position (stacked; "right" when position == hops). A model that uses the hop count moves
     its answers with the hop count; one that hedges shows the same stack at every hop count."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False, sharey=True)
+    seen = {int(k) for rows in panels.values() for r in rows for k in r["positions"] if k != "not in map"}
+    max_position = max([max_position, *seen])  # every answered position is drawn, so each stack sums to 1
     colors = sns.color_palette("viridis", max_position + 1)
     for ax, (name, rows) in zip(axes[0], panels.items()):
         xs = [r["point"] for r in rows]

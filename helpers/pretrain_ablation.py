@@ -8,7 +8,9 @@ same to a LoRA that cannot touch the embeddings).
 
     python -m helpers.pretrain_ablation --profile small    # writes results/small/02_pretrain_ablation.json
 
-The arms run one after another (one torch thread each); ``--arms`` picks a subset.
+The arms run one after another (one torch thread each); ``--arms`` picks a subset and ``--update`` adds
+them to the stored file, so two processes can share the arms (``--arms none copy`` and
+``--arms copy+recall copy+recall+index+count --update``).
 """
 from __future__ import annotations
 
@@ -73,7 +75,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.pretrain_ablation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
-    parser.add_argument("--out", default=None, help="results file (default results/<profile>/02_pretrain_ablation.json)")
+    parser.add_argument("--update", action="store_true",
+                        help="add these arms to an existing results file (arms run in separate processes, one core each)")
     args = parser.parse_args(argv)
     try:
         profile = get_profile(args.profile)
@@ -84,7 +87,11 @@ def main(argv=None) -> int:
     for arm in args.arms:
         out["arms"][arm] = run_arm(profile, ARMS[arm], progress=True)
         print(f"{arm}: final {out['arms'][arm]['base_curve'][-1]['accuracy']}", flush=True)
-    path = args.out or results_path(args.profile, "02_pretrain_ablation.json")
+    path = results_path(args.profile, "02_pretrain_ablation.json")
+    if args.update and path.exists():
+        from .io import read_json
+        out["arms"] = {**read_json(path)["arms"], **out["arms"]}
+        out["arms"] = {name: out["arms"][name] for name in ARMS if name in out["arms"]}  # the table's order
     atomic_write_json(path, dict(out, provenance=provenance()))
     print(f"wrote {path}")
     return 0

@@ -75,6 +75,22 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     return False, f"{len(bad)} of {len(lora['lora'][kind])} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
 
 
+def base_findings(profile: str) -> list[str]:
+    """One sentence per base, from ``02_base.json``: its accuracy at the checked points and its verdict."""
+    base = _load(profile, "02_base.json")
+    if not base or "criteria" not in base:
+        return []
+    lines = []
+    for task, crit in base["criteria"].items():
+        checks = "; ".join(f"{'hops' if task == 'hashhop' else 'shortest'} {c['point']}: {c['what']} {c['value']:.2f} "
+                           f"(need {c['need']})" for c in crit["checks"])
+        minutes = base["train_minutes"][task] + base.get("pretrain_minutes", 0.0)
+        lines.append(f"{'HashHop' if task == 'hashhop' else 'HashChain'} base ({base['n_per_point']} prompts per point): "
+                     f"{checks}: {'meets' if crit['passed'] else 'does NOT meet'} its targets "
+                     f"({minutes:.0f} min with the stand-in, one core).")
+    return lines
+
+
 def lora_findings(profile: str) -> list[str]:
     """The sentences notebook 03 ends with and the README repeats, from ``03_lora.json``."""
     lora = _load(profile, "03_lora.json")
@@ -237,7 +253,8 @@ def main(argv=None) -> int:
     text = _replace(readme.read_text(), "claims", body)
     text = _replace(text, "bench", bench_text())
     if "<!-- findings:start -->" in text:
-        text = _replace(text, "findings", "\n".join(f"- {line}" for line in lora_findings(args.profile)))
+        lines = base_findings(args.profile) + lora_findings(args.profile)
+        text = _replace(text, "findings", "\n".join(f"- {line}" for line in lines))
     if "<!-- baselines:start -->" in text:
         text = _replace(text, "baselines", paper_baselines_table())
     atomic_write_text(readme, text)

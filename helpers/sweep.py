@@ -24,6 +24,8 @@ from .runs import config_hash
 
 def _init_worker(threads: int) -> None:
     import torch
+
+    from . import model  # noqa: F401  (its import quiets transformers' and peft's notices in this worker)
     torch.set_num_threads(threads)
 
 

@@ -64,6 +64,20 @@ def test_claims_come_from_the_results_files_and_rest_on_adapters_that_learned(re
     assert saturated["verdict"] == "untestable here" and "saturated" in saturated["ours"]
 
 
+def test_base_findings_and_setup_claim(results):
+    check = lambda p, what, v, need, ok: {"point": p, "what": what, "value": v, "need": need, "ok": ok}
+    _write(results / "demo", "02_base.json", {
+        "n_per_point": 500, "train_minutes": {"hashhop": 29.0, "hashchain": 50.0}, "pretrain_minutes": 8.5,
+        "targets": {"hashhop_2hop": 0.86, "hashchain_shortest2": 0.48},
+        "criteria": {"hashhop": {"passed": True, "checks": [check(2, "accuracy", 0.86, ">= 0.75", True)]},
+                     "hashchain": {"passed": False, "checks": [check(2, "accuracy", 0.48, ">= 0.8", False)]}}})
+    lines = report.base_findings("demo")
+    assert "hops 2: accuracy 0.86 (need >= 0.75): meets its targets (38 min" in lines[0]
+    assert "does NOT meet" in lines[1]
+    setup = next(r for r in report.claims("demo") if r["claim"].startswith("(setup)"))
+    assert setup["verdict"] == "not met" and "hashchain: 2: accuracy 0.48 (need >= 0.8)" in setup["ours"]
+
+
 def test_findings_name_the_numbers(results):
     lines = report.lora_findings("demo")
     assert lines[0].startswith("HashHop (planning): 4 of 4 adapters pass")
