@@ -61,10 +61,11 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     if not, why (the first failing adapter's failed checks)."""
     if not lora:
         return False, "no LoRA results"
-    bad = []
+    bad, considered = [], 0
     for name, d in sorted(lora["lora"][kind].items()):
         rank = int(name.split("-")[0][1:])
         if ranks is None or rank in ranks:
+            considered += 1
             if not d["criteria"]["passed"]:
                 bad.append(name)
     if not bad:
@@ -72,7 +73,7 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     first = lora["lora"][kind][bad[0]]["criteria"]["checks"]
     why = "; ".join(f"{c['point']}: {c['what']} {c['value']:.2f} (need {c['need']})" if isinstance(c["value"], float)
                     else f"{c['point']}: {c['what']} {c['value']} (need {c['need']})" for c in first if not c["ok"])
-    return False, f"{len(bad)} of {len(lora['lora'][kind])} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
+    return False, f"{len(bad)} of {considered} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
 
 
 def base_findings(profile: str) -> list[str]:
