@@ -13,7 +13,8 @@ from __future__ import annotations
 from .experiments import KINDS, mean_accuracy, run_configs, seed_interval
 
 
-def design(profile: dict) -> list[dict]:
+def design(profile: dict, train_bases: bool = True) -> list[dict]:
+    """The grid's cells; ``train_bases=False`` refuses to train a missing base (job files only)."""
     ab = profile["ablations"]
     ranks, seeds, r0 = ab["ranks"], ab["seeds"], ab["module_rank"]
     cells = []
@@ -24,19 +25,19 @@ def design(profile: dict) -> list[dict]:
 
     for kind in KINDS:
         for rank in ranks:
-            add("rank", kind, "alpha = rank/2", rank, run_configs(profile, kind, [rank], seeds))
+            add("rank", kind, "alpha = rank/2", rank, run_configs(profile, kind, [rank], seeds, train_bases=train_bases))
             if ab["fixed_alpha"] is not None:  # None: no fixed-alpha control arm
                 add("rank", kind, f"alpha = {ab['fixed_alpha']}", rank,
-                    run_configs(profile, kind, [rank], seeds, alpha=ab["fixed_alpha"]))
+                    run_configs(profile, kind, [rank], seeds, alpha=ab["fixed_alpha"], train_bases=train_bases))
         for name, modules in ab["target_modules"].items():
-            add("target modules", kind, f"r={r0}", name, run_configs(profile, kind, [r0], seeds, target_modules=modules))
+            add("target modules", kind, f"r={r0}", name, run_configs(profile, kind, [r0], seeds, target_modules=modules, train_bases=train_bases))
         n_layer = profile["model"]["n_layer"]
         for n in ab["last_n_blocks"] + [None]:
             add("last N blocks", kind, f"r={r0}", n or n_layer,
-                run_configs(profile, kind, [r0], seeds, last_n_blocks=n))
-        add("full vs LoRA", kind, "method", f"LoRA r={r0}", run_configs(profile, kind, [r0], seeds))
+                run_configs(profile, kind, [r0], seeds, last_n_blocks=n, train_bases=train_bases))
+        add("full vs LoRA", kind, "method", f"LoRA r={r0}", run_configs(profile, kind, [r0], seeds, train_bases=train_bases))
         add("full vs LoRA", kind, "method", "full fine-tuning",
-            run_configs(profile, kind, [None], seeds, method="full", lr=ab["full_lr"]))
+            run_configs(profile, kind, [None], seeds, method="full", lr=ab["full_lr"], train_bases=train_bases))
     return cells
 
 

@@ -26,7 +26,9 @@ from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
+from .errors import DivergedError, RunStateError
 from .io import atomic_write_json, read_json
+from .runs import set_aside
 from .tasks import (ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
                     sample_hashes)
 
@@ -132,6 +134,9 @@ def _train_step(model, optimizer, x, y, lr: float):
     for group in optimizer.param_groups:
         group["lr"] = lr
     loss = model(input_ids=x, labels=y).loss
+    if not torch.isfinite(loss):  # refused before the step, so the weights and the last checkpoint stay finite
+        raise DivergedError(f"lr: training diverged (loss {loss.item()}) at lr={lr:g}; lower lr "
+                            f"(nothing is saved as finished)")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -193,11 +198,29 @@ def save_checkpoint(folder: Path, model, optimizer, step: int, log: list) -> Non
     atomic_write_json(tmp, {"step": step, "log": log, "optimizer": opt_meta})
 
 
+CHECKPOINT_FILES = ("state.json", "model.safetensors", "optimizer.safetensors")
+
+
 def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
-    state_file = folder / "state.json"
-    if not state_file.exists():
+    """``(step, log)`` of the checkpoint in ``folder``, loaded into ``model`` and ``optimizer``; ``None``
+    if there is none. A checkpoint that cannot be read (truncated safetensors, malformed ``state.json``)
+    is set aside in one line (``runs.set_aside``) and ``None`` returned: training starts over."""
+    if not (Path(folder) / "state.json").exists():
         return None
-    state = read_json(state_file)
+    backup = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        return _read_checkpoint(Path(folder), model, optimizer)
+    except Exception as err:  # whatever the reader raised, the state is unusable: start over from the untouched model
+        model.load_state_dict(backup)
+        optimizer.state.clear()
+        set_aside(folder, CHECKPOINT_FILES, err)
+        return None
+
+
+def _read_checkpoint(folder: Path, model, optimizer) -> tuple[int, list]:
+    state = read_json(folder / "state.json")
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("log"), list)):
+        raise RunStateError("state.json: expected {'step': int, 'log': list, ...}")
     load_model(model, str(folder / "model.safetensors"))
     tensors = load_file(folder / "optimizer.safetensors")
     params = dict(model.named_parameters())

@@ -15,7 +15,6 @@ Retrain the committed bases from scratch (same code, config and seed give the sa
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -26,12 +25,15 @@ import torch
 from transformers import GPT2LMHeadModel
 
 from .base_training import Recipe, check_training, hash_token_ids, train_base, train_copy
+from .cli import Parser, seconds
+from .errors import BaseMismatchError, MissingFileError, Refused
 from .pretraining import PretrainConfig, Vocab, pretrain
+from .pretraining import finished as pretraining_finished
 from .io import atomic_write_json, read_json
 from .model import build_model
 from .paths import BASES, RUNS
 from .profiles import get_profile
-from .runs import Run, provenance, sha256_file
+from .runs import Run, provenance, sha256_file, training_environment
 from .tasks import HashChainConfig, HashHopConfig, TaskConfigError
 from .tokenizer import tokenizer_from_profile
 
@@ -82,14 +84,18 @@ def base_config(task: str, profile: dict) -> dict:
     return config
 
 
-def train_pretrained_dir(profile: dict, out_dir: Path, progress: bool = True) -> dict:
-    """Train the pretraining stand-in and write it to ``out_dir`` (model + tokenizer + base_info.json)."""
+def train_pretrained_dir(profile: dict, out_dir: Path, progress: bool = True, time_limit_s: float | None = None,
+                         checkpoint_dir: Path | None = None) -> dict | None:
+    """Train the pretraining stand-in and write it to ``out_dir`` (model + tokenizer + base_info.json);
+    ``None`` if ``time_limit_s`` paused it first (``checkpoint_dir`` lets the next call resume)."""
     cfg = PretrainConfig(**profile["pretrain"])
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
     model = build_model(profile["model"], tokenizer, seed=cfg.seed)
     vocab = Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"]))
     start = time.time()
-    log = pretrain(model, vocab, cfg, progress)
+    log = pretrain(model, vocab, cfg, progress, time_limit_s=time_limit_s, checkpoint_dir=checkpoint_dir)
+    if not pretraining_finished(log, cfg):
+        return None
     return _save_model_dir(model, tokenizer, out_dir, {"config": pretrain_config(profile), "seed": cfg.seed,
                                                        "curve": log, "train_seconds": log[-1]["seconds"] if log else 0.0,
                                                        "this_session_seconds": round(time.time() - start, 1)})
@@ -107,21 +113,24 @@ def _save_model_dir(model, tokenizer, out_dir: Path, info: dict) -> dict:
     return info
 
 
-def get_pretrained(profile: dict, progress: bool = True, runs_root: Path = RUNS) -> Path:
+def get_pretrained(profile: dict, progress: bool = True, runs_root: Path = RUNS,
+                   time_limit_s: float | None = None) -> Path | None:
     """The pretrained stand-in: ``models/pretrained-<profile>`` when committed, else trained and cached
-    under ``runs/pretrain/<config hash>/``."""
+    under ``runs/pretrain/<config hash>/`` (``None`` if ``time_limit_s`` paused that training)."""
     committed = BASES / f"{PRETRAINED}-{profile['name']}"
     if (committed / "base_info.json").exists() and \
             read_json(committed / "base_info.json")["config"] == json.loads(json.dumps(pretrain_config(profile))):
         verify_base(committed)
         return committed
     if profile["base_source"] == "committed":
-        raise FileNotFoundError(f"{committed}: missing or trained with another config; "
+        raise MissingFileError(f"{committed}: missing or trained with another config; "
                                 f"retrain with `python -m helpers.bases --profile {profile['name']} --retrain --task {PRETRAINED}`")
-    run = Run(runs_root, "pretrain", pretrain_config(profile))
+    run = Run(runs_root, "pretrain", pretrain_config(profile), environment=training_environment())
     out = run.dir / "model"
     if run.finished() is None:
-        info = train_pretrained_dir(profile, out, progress)
+        info = train_pretrained_dir(profile, out, progress, time_limit_s, checkpoint_dir=run.dir / "checkpoint")
+        if info is None:
+            return None
         run.finish({"curve": info["curve"]}, files=["model/model.safetensors"])
     return out
 
@@ -144,7 +153,12 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     replay = None
     if uses_pretraining(profile):  # start from the stand-in for GPT-2's pretraining, as the paper starts from GPT-2
         PretrainConfig(**profile["pretrain"])
-        model = GPT2LMHeadModel.from_pretrained(get_pretrained(profile, progress, runs_root), use_safetensors=True)
+        stand_in = get_pretrained(profile, progress, runs_root, time_limit_s)
+        if stand_in is None:  # the time limit ran out in the stand-in: resumable, nothing written
+            return None
+        if time_limit_s is not None:
+            time_limit_s = max(1e-9, time_limit_s - (time.time() - start))
+        model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True)
         model.config._attn_implementation = "eager"
         every = profile["base"]["replay_every"]
         if every:
@@ -174,24 +188,36 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
 def verify_base(path: Path) -> dict:
     info_file = Path(path) / "base_info.json"
     if not info_file.exists():
-        raise FileNotFoundError(f"{path}: no base_info.json; retrain with `python -m helpers.bases --retrain`")
-    info = read_json(info_file)
-    for name, digest in info["sha256"].items():
+        raise MissingFileError(f"{path}: no base_info.json; retrain with `python -m helpers.bases --retrain`")
+    try:
+        info = read_json(info_file)
+        digests = dict(info["sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise Refused(f"{info_file}: unreadable ({type(err).__name__}: {err}); retrain the base") from None
+    for name, digest in digests.items():
+        if not (Path(path) / name).is_file():
+            raise MissingFileError(f"{path}/{name}: missing; retrain with `python -m helpers.bases --retrain`")
         if sha256_file(Path(path) / name) != digest:
-            raise ValueError(f"{path}/{name}: checksum does not match base_info.json; retrain the base")
+            raise BaseMismatchError(f"{path}/{name}: checksum does not match base_info.json; retrain the base")
     return info
 
 
-def get_base(task: str, profile: dict, progress: bool = True) -> Path | str:
+def get_base(task: str, profile: dict, progress: bool = True, train: bool = True) -> Path | str:
+    """The base model of ``task`` (a directory or hub id) as ``profile["base_source"]`` says; with
+    ``train=False`` a base that would have to be trained first is refused instead (e.g. when only
+    job files are written)."""
     source = profile["base_source"]
     if source == "committed":
         path = BASES / f"{task}-{profile['name']}"
         verify_base(path)
         return path
     if source == "train":
-        run = Run(RUNS, "base", base_config(task, profile))
+        run = Run(RUNS, "base", base_config(task, profile), environment=training_environment())
         out = run.dir / "model"
         if run.finished() is None:
+            if not train:
+                raise MissingFileError(f"base: the {task} base of profile {profile['name']!r} is not trained yet "
+                                       f"(base_source 'train'); train it first (notebook 02, or add --train-bases)")
             info = train_base_dir(task, profile, out, progress, checkpoint_dir=run.dir / "checkpoint")
             run.finish({"curve": info["curve"], "copy_curve": info["copy_curve"]}, files=["model/model.safetensors"])
         return out
@@ -203,12 +229,13 @@ def get_base(task: str, profile: dict, progress: bool = True) -> Path | str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bases", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m helpers.bases", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile whose base models to train (default small)")
     parser.add_argument("--task", choices=(PRETRAINED, *TASKS), action="append",
                         help=f"only this model (repeatable); '{PRETRAINED}' is the pretraining stand-in both bases start from")
     parser.add_argument("--retrain", action="store_true", help="train from scratch and overwrite models/<task>-<profile>")
-    parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (resumable)")
+    parser.add_argument("--time-limit", type=seconds, default=None,
+                        help="stop after this many seconds, in every stage (resumable); a number > 0")
     parser.add_argument("--keep-at-limit", action="store_true",
                         help="at --time-limit, write the model reached so far (recorded as stopped at the limit)")
     args = parser.parse_args(argv)
@@ -222,18 +249,17 @@ def main(argv=None) -> int:
             print(f"{out}: {'ok' if out.exists() else 'missing'} (use --retrain to train)")
             continue
         if task == PRETRAINED:
-            try:
-                info = train_pretrained_dir(profile, out)
-            except TaskConfigError as err:
-                parser.error(str(err))
+            ckpt = RUNS / "base-retrain" / f"{task}-{args.profile}"
+            info = parser.run(train_pretrained_dir, profile, out, time_limit_s=args.time_limit, checkpoint_dir=ckpt)
+            if info is None:
+                print(f"{task}: stopped by --time-limit; run again to resume from {ckpt}")
+                return 3
             print(f"{task}: trained in {info['train_seconds']:.0f} s; final accuracy {info['curve'][-1]['accuracy']}; wrote {out}")
             continue
         ckpt = RUNS / "base-retrain" / f"{task}-{args.profile}"
-        try:
-            info = train_base_dir(task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit,
-                                  keep_at_limit=args.keep_at_limit)
-        except TaskConfigError as err:  # a bad profile value, refused before training: one line, exit 2
-            parser.error(str(err))
+        # a bad profile value is refused before training, a diverged run when it diverges: one line, exit 2
+        info = parser.run(train_base_dir, task, profile, out, checkpoint_dir=ckpt, time_limit_s=args.time_limit,
+                          keep_at_limit=args.keep_at_limit)
         if info is None:
             print(f"{task}: stopped by --time-limit; run again to resume from {ckpt}")
             return 3

@@ -15,12 +15,12 @@ prompts, and stated as ratios so they carry over between machines better than ab
 (c) Model FLOP utilisation of our step: useful FLOPs / step time / the machine's measured fp32
     matmul peak (see ``train_flops``).
 
-Results go to ``results/bench.json`` (with provenance, nproc, threads and the load average, since a
-busy machine slows everything: compare the ratios, not the absolute numbers).
+Results go to ``results/bench.json`` for the full CPU run (``--quick`` and other runs write under
+``runs/bench/`` unless ``--out`` is given). They hold provenance, nproc, threads and the load average:
+a busy machine slows everything, so compare the ratios, not the absolute numbers.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import platform
@@ -36,7 +36,8 @@ from .encoding import IGNORE, collate, encode
 from .evaluation import exact_match, greedy_exact_match
 from .io import atomic_write_json
 from .model import build_model, count_parameters, load_pretrained
-from .paths import BASES, RESULTS
+from .cli import Parser, output_file, whole
+from .paths import BASES, RESULTS, RUNS
 from .profiles import get_profile
 from .runs import provenance
 from .tasks import HashChainConfig, HashHopConfig, config_to_dict, generate
@@ -399,16 +400,24 @@ def format_table(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, well under a minute (for tests)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench.json", help="results JSON (default results/bench.json)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--out", type=output_file(), default=None,
+                        help="results JSON (default: results/bench.json for the full CPU run the README reports; "
+                             "runs/bench/bench-quick.json with --quick, runs/bench/bench-<device>.json otherwise)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--threads", type=whole(1), default=None,
                         help="torch threads for the main measurements (default 1 on CPU; the thread sweep tries 1, 2, nproc)")
     args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device: cuda was asked for, but torch sees no CUDA GPU here; allowed values here are ['cpu']")
+    if args.out is None:  # only the full default run owns the committed results/bench.json
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        owner = not args.quick and device == "cpu" and args.threads is None
+        args.out = RESULTS / "bench.json" if owner else RUNS / "bench" / f"bench-{'quick' if args.quick else device}.json"
     from transformers.utils import logging as hf_logging
     hf_logging.set_verbosity_error()
-    result = run(quick=args.quick, device=args.device, threads=args.threads)
+    result = parser.run(run, quick=args.quick, device=args.device, threads=args.threads)
     atomic_write_json(args.out, result)
     print(format_table(result))
     print(f"wrote {args.out}")

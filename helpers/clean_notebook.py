@@ -7,6 +7,7 @@ papermill::
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nbformat
 
@@ -26,12 +27,19 @@ def clean(path: str) -> int:
 
 
 def main(argv=None) -> int:
-    paths = sys.argv[1:] if argv is None else argv
-    if not paths:
-        print("usage: python -m helpers.clean_notebook NOTEBOOK...", file=sys.stderr)
-        return 2
-    for path in paths:
-        print(f"{path}: removed {clean(path)} stderr outputs")
+    from .cli import Parser
+
+    parser = Parser(prog="python -m helpers.clean_notebook", description="Strip stderr streams from executed notebooks.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", type=Path, help="an .ipynb file, rewritten in place")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        if not path.is_file():
+            parser.error(f"NOTEBOOK: {path} is not a file")
+        try:
+            removed = clean(path)
+        except (ValueError, OSError) as err:  # nbformat's validation errors are ValueErrors
+            parser.error(f"NOTEBOOK: {path} is not a readable notebook ({type(err).__name__})")
+        print(f"{path}: removed {removed} stderr outputs")
     return 0
 
 

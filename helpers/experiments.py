@@ -35,8 +35,8 @@ def eval_points(profile: dict, kind: str) -> list[int]:
     return profile["lora"]["eval_hops" if kind == "planning" else "eval_shortest"]
 
 
-def base_for(profile: dict, kind: str, progress: bool = True):
-    return get_base(_kind(kind), profile, progress=progress)
+def base_for(profile: dict, kind: str, progress: bool = True, train: bool = True):
+    return get_base(_kind(kind), profile, progress=progress, train=train)
 
 
 def base_fingerprint(base) -> str:
@@ -45,9 +45,10 @@ def base_fingerprint(base) -> str:
 
 
 def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], alpha: float | None = None,
-                eval_n: int | None = None, **overrides) -> list[dict]:
+                eval_n: int | None = None, train_bases: bool = True, **overrides) -> list[dict]:
     """One LoRA run config per (rank, seed); alpha is ``alpha_ratio * rank`` unless fixed. With
-    ``method="full"`` every weight is trained instead (rank and alpha are then recorded as None)."""
+    ``method="full"`` every weight is trained instead (rank and alpha are then recorded as None).
+    ``train_bases=False``: refuse (``MissingFileError``) rather than train a base that is not there yet."""
     lp = profile["lora"]
     common = {"target_modules": lp["target_modules"], "last_n_blocks": lp["last_n_blocks"], "dropout": lp["dropout"],
               "lr": lp["lr"], "batch_size": lp["batch_size"], "steps": lp["steps"], "warmup_steps": lp["warmup_steps"]}
@@ -60,7 +61,7 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     points, n = eval_points(profile, kind), eval_n or profile["eval"]["n_per_point"]
     for s in settings:  # refuse bad settings before a base is loaded (or trained)
         lora_run_config("<base>", "", task_dict(profile, kind), points, n, **s)
-    base = base_for(profile, kind)
+    base = base_for(profile, kind, train=train_bases)
     fingerprint = base_fingerprint(base)
     return [lora_run_config(base, fingerprint, task_dict(profile, kind), points, n, **s) for s in settings]
 

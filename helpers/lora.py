@@ -15,12 +15,13 @@ from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dic
 from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
-from .encoding import collate, encode
+from .encoding import check_tokenizer_covers, collate, encode
+from .errors import BaseMismatchError, DivergedError, Refused, RunStateError
 from .evaluation import evaluate_points, point_config, point_samples
-from .io import atomic_write_json, read_json
+from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
 from .paths import REPO_ROOT, RUNS
-from .runs import Run
+from .runs import Run, set_aside, sha256_file, training_environment
 from .tasks import TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
@@ -98,10 +99,23 @@ def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
 
 
 def _load_training_state(folder: Path, model, optimizer) -> int:
+    """The step to resume from (0: nothing saved). Saved state that cannot be read (a truncated
+    checkpoint, a malformed ``progress.json``) is set aside in one line and the run starts over."""
     progress = folder / "progress.json"
     if not progress.exists():
         return 0
-    step = read_json(progress)["step"]
+    try:
+        return _read_training_state(folder, model, optimizer)
+    except Exception as err:  # safetensors, JSON and key errors all mean the same thing here: unusable state
+        set_aside(folder, ("progress.json", "checkpoint", "optimizer.safetensors"), err)
+        optimizer.state.clear()
+        return 0
+
+
+def _read_training_state(folder: Path, model, optimizer) -> int:
+    step = read_json(folder / "progress.json")["step"]
+    if not isinstance(step, int) or isinstance(step, bool) or step < 1:
+        raise RunStateError(f"progress.json: step must be an integer >= 1, got {step!r}")
     if isinstance(model, PeftModel):
         set_peft_model_state_dict(model, load_file(folder / "checkpoint" / "adapter_model.safetensors"))
     else:
@@ -127,7 +141,8 @@ def _resolve(base: str) -> str:
     return str(path) if not Path(base).is_absolute() and path.exists() else base
 
 
-RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run config: LORA_DEFAULTS' keys + these
+RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")
+MAX_SEED = 2**32 - 1  # the largest seed numpy accepts; torch's limit is larger  # a run config: LORA_DEFAULTS' keys + these
 
 
 def _is_int(value, low: int) -> bool:
@@ -173,8 +188,8 @@ def check_lora_config(config: dict) -> None:
     for key, low in (("batch_size", 1), ("steps", 0), ("warmup_steps", 0), ("samples_per_epoch", 1), ("eval_n", 1)):
         if not _is_int(config[key], low):
             raise TaskConfigError(f"{key}: must be an integer >= {low}, got {config[key]!r}")
-    if not isinstance(config["seed"], int) or isinstance(config["seed"], bool):
-        raise TaskConfigError(f"seed: must be an integer, got {config['seed']!r}")
+    if not _is_int(config["seed"], 0) or config["seed"] > MAX_SEED:
+        raise TaskConfigError(f"seed: must be an integer in 0..{MAX_SEED}, got {config['seed']!r}")
     if not isinstance(config["fresh_each_epoch"], bool):
         raise TaskConfigError(f"fresh_each_epoch: must be true or false, got {config['fresh_each_epoch']!r}")
     task = config_from_dict(config["task"])
@@ -192,6 +207,36 @@ def check_lora_config(config: dict) -> None:
         raise TaskConfigError(f"base: expected a model directory or id, got {base!r}")
     if Path(base).is_absolute() and not Path(base).is_dir():
         raise TaskConfigError(f"base: {base} is not a directory (no such base model)")
+    local = Path(_resolve(base))
+    if local.is_dir() and not (local / "config.json").is_file():
+        raise TaskConfigError(f"base: {base} is a folder but not a model (no config.json; "
+                              f"expected a save_pretrained directory such as models/hashhop-small)")
+    checksum = config["base_checksum"]
+    if not isinstance(checksum, str):
+        raise TaskConfigError(f"base_checksum: expected a string (sha256 of the base's model.safetensors), got {checksum!r}")
+
+
+def check_base_checksum(config: dict) -> None:
+    """Refuse a run whose base on disk is not the one its config records (``base_checksum`` is the
+    sha256 of ``model.safetensors``; for a hub id it is the id itself and there is nothing to compare)."""
+    weights = Path(_resolve(config["base"])) / "model.safetensors"
+    if not weights.is_file():
+        return
+    found = sha256_file(weights)
+    if found != config["base_checksum"]:
+        raise BaseMismatchError(f"base_checksum: {config['base']}/model.safetensors has sha256 {found[:12]}..., "
+                                f"but the run config records {str(config['base_checksum'])[:12]}...; the base changed "
+                                f"after the config was written: rebuild the configs (e.g. rerun the notebook or "
+                                f"`python -m helpers.sweep --jobs-dir`)")
+
+
+def load_base(config: dict):
+    """``(model, tokenizer)`` of the run's base; a base that cannot be loaded is refused naming it."""
+    try:
+        return load_pretrained(_resolve(config["base"]))
+    except (OSError, ValueError) as err:
+        raise TaskConfigError(f"base: cannot load {config['base']!r} as a model ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0] if str(err) else ''})") from None
 
 
 def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points: list[int], eval_n: int,
@@ -224,15 +269,23 @@ def _with_paths(result: dict, run: Run, cached: bool) -> dict:
     return dict(result, adapter_dir=str(adapter) if adapter.exists() else None, run_dir=str(run.dir), cached=cached)
 
 
+def lora_run(root: Path, config: dict) -> Run:
+    """The run folder of ``config`` under ``root``: its identity is the config and this process's
+    training environment (``runs.training_environment``: the torch thread count)."""
+    return Run(root, "lora", config, environment=training_environment())
+
+
 def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> dict:
     """Train (or load) one LoRA run; returns its result (accuracy table and adapter folder)."""
     check_lora_config(config)
-    run = Run(root, "lora", config)
+    check_base_checksum(config)
+    run = lora_run(root, config)
     done = run.finished()
     if done is not None:
         return _with_paths(done, run, cached=True)
-    model, tokenizer = load_pretrained(_resolve(config["base"]))
+    model, tokenizer = load_base(config)
     task = _task(config["task"])
+    check_tokenizer_covers(tokenizer, task, what=f"base {config['base']}")
     _check_fits(model, tokenizer, _epoch_samples(task, config["samples_per_epoch"], config["seed"], 0), "the training prompts")
     _check_fits(model, tokenizer, [s for group in point_samples(task, config["eval_points"], config["eval_n"]).values()
                                    for s in group], "the evaluation prompts")
@@ -268,6 +321,10 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
         for group in optimizer.param_groups:
             group["lr"] = config["lr"] * scale
         loss = model(input_ids=x, labels=y).loss
+        if not torch.isfinite(loss):  # stop before the step: the last checkpoint stays good, nothing is cached
+            bar.close()
+            raise DivergedError(f"lr: training diverged at step {step + 1} (loss {loss.item()}) with lr={config['lr']}; "
+                                f"lower lr (the run is not cached as finished)")
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(params, 1.0)
@@ -299,24 +356,26 @@ def load_adapter(base_dir: str, adapter_dir: str):
 
 
 def main(argv=None) -> int:
-    """``python -m helpers.lora --config FILE``: run one job written by ``helpers.sweep.write_job_files``."""
-    import argparse
+    """``python -m helpers.lora --config FILE``: run one job written by ``helpers.sweep.write_job_files``.
+    Every check (the config, the base, its checksum, the tokenizer, the rank against the layer) runs
+    before training; any refusal, and a run that diverges, is one line on stderr with exit status 2."""
     import json
 
+    from .cli import Parser
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.lora", description="Train (or load) one LoRA run.")
+    parser = Parser(prog="python -m helpers.lora", description="Train (or load) one LoRA run.")
     parser.add_argument("--config", type=Path, required=True, help="a job's JSON config")
     args = parser.parse_args(argv)
     try:
         config = json.loads(args.config.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        parser.error(f"--config: cannot read {args.config}: {err}")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        parser.error(f"--config: cannot read {args.config} ({type(err).__name__}: {err})")
     try:
-        check_lora_config(config)
-    except TaskConfigError as err:
+        result = train_lora_run(config)
+    except Refused as err:
         parser.error(f"--config {args.config}: {err}")
-    result = train_lora_run(config)
-    print(json.dumps({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"], "cached": result["cached"]}))
+    print(json.dumps(finite_json({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"],
+                                  "cached": result["cached"]}), allow_nan=False))
     return 0
 
 

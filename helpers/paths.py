@@ -2,22 +2,39 @@
 run by papermill from anywhere writes to the same places. Figures and results go to a folder per
 profile (``figures/small/...``): a CI run in the ``smoke`` profile never overwrites the committed
 ``small`` figures, and ``paper`` results sit beside them."""
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIGURES = REPO_ROOT / "figures"      # every figure a notebook draws
 RESULTS = REPO_ROOT / "results"      # machine-readable numbers the notebooks write
 BASES = REPO_ROOT / "models"         # the small trained base models the notebooks start from (committed)
-RUNS = REPO_ROOT / "runs"            # run cache: checkpoints, adapters (ignored by git)
+# run cache: checkpoints, adapters (ignored by git); REPRO_RUNS moves it (tests point it at a temporary folder)
+RUNS = Path(os.environ.get("REPRO_RUNS") or REPO_ROOT / "runs")
 
 
-def figure_path(profile: str, name: str) -> Path:
-    folder = FIGURES / profile
+def output_name(profile) -> str:
+    """The folder name of a profile's figures and results: its name, or for a profile dict with
+    ``overrides`` its name plus a hash of them (``small-custom-1a2b3c4d``), so a notebook run with
+    OVERRIDES never writes over the profile's own (committed) figures and results."""
+    if isinstance(profile, str):
+        return profile
+    overrides = profile.get("overrides") or {}
+    if not overrides:
+        return profile["name"]
+    from .runs import config_hash
+    return f"{profile['name']}-custom-{config_hash(overrides)[:8]}"
+
+
+def figure_path(profile, name: str) -> Path:
+    """``figures/<output_name(profile)>/<name>``; ``profile`` is a profile dict (or a profile name)."""
+    folder = FIGURES / output_name(profile)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
 
-def results_path(profile: str, name: str) -> Path:
-    folder = RESULTS / profile
+def results_path(profile, name: str) -> Path:
+    """``results/<output_name(profile)>/<name>``; ``profile`` is a profile dict (or a profile name)."""
+    folder = RESULTS / output_name(profile)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name

@@ -14,19 +14,18 @@ them to the stored file, so two processes can share the arms (``--arms none copy
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import torch
 
 from .base_training import Recipe, hash_token_ids, train_base
+from .cli import Parser
 from .io import atomic_write_json
 from .model import build_model
 from .paths import results_path
 from .pretraining import PretrainConfig, Vocab, pretrain
 from .profiles import get_profile
 from .runs import provenance
-from .tasks import TaskConfigError
 from .tokenizer import tokenizer_from_profile
 
 ARMS = {"none": [], "copy": ["copy"], "copy+recall": ["copy", "recall"],
@@ -72,20 +71,17 @@ def run_arm(profile: dict, parts: list[str], task: str = "hashhop", progress: bo
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.pretrain_ablation", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m helpers.pretrain_ablation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--update", action="store_true",
                         help="add these arms to an existing results file (arms run in separate processes, one core each)")
     args = parser.parse_args(argv)
-    try:
-        profile = get_profile(args.profile)
-    except TaskConfigError as err:
-        parser.error(str(err))
+    profile = parser.run(get_profile, args.profile)
     torch.set_num_threads(1)
     out = {"profile": args.profile, "task": "hashhop", "settings": profile["pretrain_ablation"], "arms": {}}
     for arm in args.arms:
-        out["arms"][arm] = run_arm(profile, ARMS[arm], progress=True)
+        out["arms"][arm] = parser.run(run_arm, profile, ARMS[arm], progress=True)
         print(f"{arm}: final {out['arms'][arm]['base_curve'][-1]['accuracy']}", flush=True)
     path = results_path(args.profile, "02_pretrain_ablation.json")
     if args.update and path.exists():

@@ -10,6 +10,7 @@ does not exist is an error, not a silent no-op.
 from __future__ import annotations
 
 import copy
+import json
 
 from .tasks import PAPER_ALPHABET, TaskConfigError
 
@@ -123,6 +124,34 @@ _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 6
 PROFILES = {"smoke": _SMOKE, "small": _SMALL, "paper": _PAPER}
 
 
+def _type_name(value) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a dict"}.get(type(value), type(value).__name__)
+
+
+def _check_type(default, value, where: str) -> None:
+    """An override must have its default's type (an integer where a number is expected is fine;
+    ``None`` is allowed where the default is ``None`` or the key is nullable in another profile)."""
+    if value is None or default is None:
+        return
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(default, bool) and isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and (isinstance(value, int) or isinstance(default, float))
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise TaskConfigError(f"{where}: must be {_type_name(default)} like the profile's {default!r}, "
+                              f"got {value!r} ({type(value).__name__})")
+    if isinstance(default, list) and default and value:
+        for item in value:
+            _check_type(default[0], item, f"{where}[]")
+
+
+# Settings that may be None ("off"/"all"), with an example of the type they hold otherwise.
+NULLABLE = {"fixed_alpha": 1.0, "last_n_blocks": 1, "shortest": 1}
+
+
 def _merge(base: dict, overrides: dict, where: str) -> dict:
     out = copy.deepcopy(base)
     for key, value in overrides.items():
@@ -131,13 +160,35 @@ def _merge(base: dict, overrides: dict, where: str) -> dict:
         if isinstance(out[key], dict) and isinstance(value, dict) and key != "target_modules":
             out[key] = _merge(out[key], value, f"{where}{key}.")
         else:
+            if value is not None:
+                _check_type(NULLABLE[key] if out[key] is None and key in NULLABLE else out[key], value, f"{where}{key}")
             out[key] = copy.deepcopy(value)
     return out
 
 
-def get_profile(name: str, overrides: dict | None = None) -> dict:
+def parse_overrides(overrides) -> dict:
+    """``OVERRIDES`` as a dict: a dict as is, a JSON object given as text (what ``papermill -p`` passes)
+    parsed, ``None`` or ``""`` as no overrides; anything else is refused naming ``OVERRIDES``."""
+    if overrides is None or overrides == "":
+        return {}
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except json.JSONDecodeError as err:
+            raise TaskConfigError(f"OVERRIDES: not a JSON object ({err}); e.g. '{{\"lora\": {{\"ranks\": [4, 8]}}}}'") from None
+    if not isinstance(overrides, dict):
+        raise TaskConfigError(f"OVERRIDES: must be a dict (or a JSON object), got {overrides!r}")
+    return overrides
+
+
+def get_profile(name: str, overrides: dict | str | None = None) -> dict:
+    """The profile ``name`` with ``overrides`` merged in (unknown keys and wrong types refused). The
+    overrides are recorded under ``profile["overrides"]``: a profile with overrides writes its figures
+    and results to their own folder (``paths.output_name``), never over the profile's committed ones."""
     if name not in PROFILES:
         raise TaskConfigError(f"PROFILE: unknown profile {name!r}; allowed values are {sorted(PROFILES)}")
-    profile = _merge(PROFILES[name], overrides or {}, "")
+    overrides = parse_overrides(overrides)
+    profile = _merge(PROFILES[name], overrides, "")
     profile["name"] = name
+    profile["overrides"] = copy.deepcopy(overrides)
     return profile

@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import Refused
+
 DEFAULT_THRESHOLDS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
 ENERGY_LEVELS = (0.90, 0.99)
 CONFIG_NAME = "adapter_config.json"
@@ -61,7 +63,7 @@ _BLOCK_RE = re.compile(r"\.(?:h|layers|layer)\.(\d+)(?=\.|$)")
 _TABLE_TAIL = ("energy_90", "energy_99", "entropy_rank", "stable_rank", "top5_share", "norm_A", "norm_B")
 
 
-class AdapterError(ValueError):
+class AdapterError(Refused):
     """An adapter directory that cannot be analysed; the message names the path and the problem."""
 
 
@@ -215,6 +217,10 @@ def _pair_factors(tensors: dict, w_path) -> dict:
         if set(pair) != {"A", "B"}:
             have, lack = ("A", "B") if "A" in pair else ("B", "A")
             raise AdapterError(f"{w_path}: {module} has lora_{have} but no lora_{lack}")
+        for side, t in pair.items():
+            if not bool(t.isfinite().all()):  # e.g. a diverged run: an SVD of NaNs would fail (LinAlgError)
+                raise AdapterError(f"{w_path}: {module} lora_{side} holds non-finite values (NaN or infinity); "
+                                   f"the run that wrote it diverged")
     if not pairs:
         raise AdapterError(f"{w_path}: no lora_A/lora_B weight pairs found")
     return pairs
@@ -316,7 +322,8 @@ def _parse_thresholds(text: str) -> tuple:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from .cli import Parser, output_file
+    p = Parser(
         prog="python -m helpers.rank",
         description="Rank measures of the weight update delta W = B @ A * scaling of every layer "
                     "of a peft LoRA adapter directory (adapter_config.json + adapter_model.safetensors).",
@@ -329,19 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thresholds", type=_parse_thresholds, default=DEFAULT_THRESHOLDS, metavar="T1,T2,...",
                    help="relative thresholds t for the threshold ranks #{s/s[0] > t} "
                         "(default: 1e-1,1e-2,1e-3,1e-4,1e-5)")
-    p.add_argument("--out", metavar="FILE",
+    p.add_argument("--out", metavar="FILE", type=output_file(),
                    help="also write {adapter, thresholds, layers (with singular values), summary} "
                         "as JSON to FILE (atomically)")
     return p
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        layers = analyze_adapter(args.adapter_dir, args.thresholds)
-    except AdapterError as e:
-        print(f"python -m helpers.rank: error: {e}", file=sys.stderr)
-        return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    layers = parser.run(analyze_adapter, args.adapter_dir, args.thresholds)
     if args.out:
         from helpers.io import atomic_write_json
 
@@ -350,7 +354,9 @@ def main(argv=None) -> int:
     if args.json:
         shown = layers if args.singular_values else [
             {k: v for k, v in row.items() if k != "singular_values"} for row in layers]
-        print(json.dumps(shown, indent=2))
+        from helpers.io import finite_json
+
+        print(json.dumps(finite_json(shown), indent=2, allow_nan=False))
     else:
         print(format_table(layers, args.thresholds))
     return 0

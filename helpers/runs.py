@@ -51,12 +51,39 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Run:
-    """A folder ``root/<kind>/<hash>`` holding one run's files and, once finished, ``result.json``."""
+def training_environment() -> dict:
+    """What besides the config decides a trained run's bytes: torch's CPU thread count (matrix products
+    split their sums by thread, so 1 and 2 threads give weights that differ in the last bits). It is
+    part of a training run's identity: a run cached with 2 threads is not reused by a 1-thread process."""
+    import torch
+    return {"torch_threads": torch.get_num_threads()}
 
-    def __init__(self, root: Path, kind: str, config: dict):
+
+def set_aside(folder: Path, names, err: Exception) -> Path:
+    """Move a run's unreadable saved state (``names`` inside ``folder``) to ``folder/corrupt-<n>/``,
+    say so in one line, and let the run start over. Nothing is deleted: the files stay for a look."""
+    from .cli import say
+    folder = Path(folder)
+    n = 1
+    while (folder / f"corrupt-{n}").exists():
+        n += 1
+    target = folder / f"corrupt-{n}"
+    target.mkdir(parents=True)
+    for name in names:
+        if (folder / name).exists():
+            (folder / name).rename(target / name)
+    say(f"{folder}: saved state unreadable ({type(err).__name__}: {str(err)[:120]}); moved to {target.name}/, starting over")
+    return target
+
+
+class Run:
+    """A folder ``root/<kind>/<hash>`` holding one run's files and, once finished, ``result.json``.
+    ``environment`` (e.g. ``training_environment()``) joins the config in the hash, not in the config."""
+
+    def __init__(self, root: Path, kind: str, config: dict, environment: dict | None = None):
         self.config = config
-        self.hash = config_hash(config)
+        self.environment = environment
+        self.hash = config_hash({"config": config, "environment": environment}) if environment else config_hash(config)
         self.dir = Path(root) / kind / self.hash
         self.result_file = self.dir / "result.json"
 
@@ -79,14 +106,17 @@ class Run:
     def finish(self, result: dict, files: list[str] = ()) -> dict:
         """Write ``result.json`` last, with checksums of the run's files, so it marks completion."""
         result = dict(result, config=self.config, config_hash=self.hash, provenance=provenance(),
+                      **({"environment": self.environment} if self.environment else {}),
                       files={name: sha256_file(self.dir / name) for name in files})
         atomic_write_json(self.result_file, result)
         return result
 
 
-def save_results(profile: str, name: str, data: dict) -> Path:
-    """A notebook's numbers as ``results/<profile>/<name>``, with provenance, written atomically."""
+def save_results(profile, name: str, data: dict) -> Path:
+    """A notebook's numbers as ``results/<output_name(profile)>/<name>``, written atomically with
+    provenance and the profile's overrides (``profile`` is the profile dict; a name means none)."""
     from .paths import results_path
     path = results_path(profile, name)
-    atomic_write_json(path, dict(data, provenance=provenance()))
+    overrides = {} if isinstance(profile, str) else profile.get("overrides") or {}
+    atomic_write_json(path, dict(data, overrides=overrides, provenance=provenance()))
     return path

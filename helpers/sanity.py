@@ -10,8 +10,10 @@ only a HashChain start has more than one outgoing link (a tree of distinct hashe
 distinct hashes). Each hash must also have the configured length and alphabet, and the metadata
 must agree with the prompt (hop count in range; the shortest chain's length).
 
-The result (counts, the first few failures, samples/s, provenance) is written atomically to
-``results/sanity.json`` by default; the exit status is 0 only if every sample passed.
+The result (counts, the first few failures, samples/s, provenance) is written atomically; the exit
+status is 0 only if every sample passed. Only the full check (``--n 1000000``, both tasks, seed 0)
+writes the committed ``results/sanity.json`` by default; any other run writes under
+``runs/sanity/`` unless ``--out`` says where, so a quick check never replaces the committed result.
 
 >>> check_sample(generate(HashHopConfig(), 1, 0)[0], HashHopConfig()) is None
 True
@@ -29,13 +31,15 @@ from tqdm import tqdm
 
 from .io import atomic_write_json
 from .oracle import UnsolvablePrompt, parse, shortest_chain, solve
-from .paths import RESULTS
+from .cli import Parser, output_file, whole
+from .paths import RESULTS, RUNS
 from .runs import provenance
 from .tasks import (HashChainConfig, HashHopConfig, Sample, TaskConfig, config_to_dict, generate,
                     hashchain_sample, hashhop_sample)  # generate: used by the doctest above
 
 PAPER_CONFIGS = {"hashhop": HashHopConfig(), "hashchain": HashChainConfig()}
 DEFAULT_OUT = RESULTS / "sanity.json"
+FULL_RUN = {"n": 1_000_000, "task": "both", "seed": 0}  # the run that owns DEFAULT_OUT
 MAX_FAILURES_KEPT = 5
 
 
@@ -127,24 +131,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m helpers.sanity", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m helpers.sanity", description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=_positive_int, required=True, help="samples per task (>= 1)")
     p.add_argument("--task", choices=("hashhop", "hashchain", "both"), default="both", help="which task (default both)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--chunk", type=_positive_int, default=10_000, help="samples per chunk (default 10000)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="result JSON, written atomically (default results/sanity.json)")
+    p.add_argument("--out", type=output_file(), default=None,
+                   help="result JSON, written atomically (default: results/sanity.json for the full check "
+                        "--n 1000000 of both tasks with seed 0, else runs/sanity/<task>-n<N>-seed<S>.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.out is None:
+        full = {"n": args.n, "task": args.task, "seed": args.seed} == FULL_RUN
+        args.out = DEFAULT_OUT if full else RUNS / "sanity" / f"{args.task}-n{args.n}-seed{args.seed}.json"
     tasks = ("hashhop", "hashchain") if args.task == "both" else (args.task,)
     result = run(args.n, tasks, args.seed, args.chunk, progress=not args.no_progress)
     result["command"] = ["python", "-m", "helpers.sanity", *(sys.argv[1:] if argv is None else argv)]

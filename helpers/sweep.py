@@ -10,7 +10,6 @@ Ray, or GNU parallel. Inside one job, training runs under ``accelerate launch`` 
 """
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .io import atomic_write_text
+from .io import atomic_write_text, json_text
 from .runs import config_hash
 
 
@@ -63,7 +62,7 @@ def write_job_files(configs: list[dict], folder: Path) -> list[str]:
     commands = []
     for config in configs:
         path = folder / f"{config_hash(config)}.json"
-        atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True))
+        atomic_write_text(path, json_text(config))
         commands.append(f"python -m helpers.lora --config {path}")
     return commands
 
@@ -71,23 +70,24 @@ def write_job_files(configs: list[dict], folder: Path) -> list[str]:
 def main(argv=None) -> int:
     """``python -m helpers.sweep --profile small --jobs-dir jobs/``: write every run of notebooks 03-05
     (the ablation grid, which contains notebook 03's runs) as one JSON file each and print one shell
-    command per job, for a SLURM array, Ray, or ``parallel``. Finished runs are no-ops (run cache)."""
-    import argparse
+    command per job, for a SLURM array, Ray, or ``parallel``. Finished runs are no-ops (run cache).
+    It only writes job files: a base that is not trained yet is refused unless ``--train-bases``."""
     import sys
 
     from .ablations import design
+    from .cli import Parser, check_output_folder
     from .profiles import get_profile
-    from .tasks import TaskConfigError
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=main.__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m helpers.sweep", description=main.__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile (default small)")
     parser.add_argument("--jobs-dir", type=Path, required=True, help="folder for the job files")
+    parser.add_argument("--train-bases", action="store_true",
+                        help="train the profile's base models first if they are missing (can take hours)")
     args = parser.parse_args(argv)
-    try:
-        profile = get_profile(args.profile)
-    except TaskConfigError as err:
-        parser.error(str(err))
-    configs = list({config_hash(c["config"]): c["config"] for c in design(profile)}.values())
+    parser.run(check_output_folder, args.jobs_dir, "--jobs-dir")
+    profile = parser.run(get_profile, args.profile)
+    cells = parser.run(design, profile, train_bases=args.train_bases)
+    configs = list({config_hash(c["config"]): c["config"] for c in cells}.values())
     for command in write_job_files(configs, args.jobs_dir):
         print(command)
     print(f"# {len(configs)} jobs", file=sys.stderr)

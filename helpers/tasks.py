@@ -35,13 +35,14 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .errors import Refused
 from .io import atomic_write_text
 
 PAPER_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 ANSWER_SEPARATOR = " "  # text = prompt + ANSWER_SEPARATOR + answer
 
 
-class TaskConfigError(ValueError):
+class TaskConfigError(Refused):
     """A task option is out of range; the message names the option and its allowed values."""
 
 
@@ -241,22 +242,18 @@ def _range(text: str) -> list[int]:
     return [int(text)]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit status 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m helpers.tasks",
+    from .cli import Parser, output_file, whole
+    parser = Parser(prog="python -m helpers.tasks",
                      description="Export seeded HashHop / HashChain samples as JSONL (one JSON object per line "
                                  "with prompt, answer, meta, config and seed).")
-    sub = parser.add_subparsers(dest="task", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="task", required=True, parser_class=Parser)
     for name in ("hashhop", "hashchain"):
         p = sub.add_parser(name, help=f"{name} samples")
-        p.add_argument("--n", type=int, required=True, help="number of samples (>= 0)")
+        p.add_argument("--n", type=whole(0), required=True, help="number of samples (>= 0)")
         p.add_argument("--seed", type=int, required=True, help="random seed: same seed and options, same bytes")
-        p.add_argument("--out", type=Path, required=True, help="output .jsonl file (written atomically)")
-        p.add_argument("--hash-length", type=int, default=4, help="characters per hash (default 4)")
+        p.add_argument("--out", type=output_file(), required=True, help="output .jsonl file (written atomically)")
+        p.add_argument("--hash-length", type=whole(1), default=4, help="characters per hash (default 4)")
         p.add_argument("--alphabet", default=PAPER_ALPHABET, help="hash characters (default a-z0-9)")
         if name == "hashhop":
             p.add_argument("--chain-length", type=int, default=20, help="hashes in the chain (default 20)")

@@ -208,7 +208,7 @@ CASES = [
          r"chain_lengths: .*shortest chain is unique"),
     Case("export: hash length too short", export("hashhop", "--hash-length", 1, "--alphabet", "abcdefgh"), 2,
          r"hash_length: 8\^1 = 8 distinct hashes, but a prompt needs 20 unique hashes"),
-    Case("export: non-integer --n", export("hashhop", "--n", "2.5"), 2, r"argument --n: invalid int value: '2.5'"),
+    Case("export: non-integer --n", export("hashhop", "--n", "2.5"), 2, r"argument --n: expected a whole number >= 0, got '2.5'"),
     Case("export: non-integer --max-hops", export("hashhop", "--max-hops", "three"), 2, r"argument --max-hops: invalid int"),
     # --- rank command
     Case("rank: missing adapter directory", rank_cli(lambda ctx: ctx.inputs / "no_such_adapter"), 2,

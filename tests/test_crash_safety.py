@@ -18,7 +18,7 @@ from helpers import base_training, lora
 from helpers.bases import train_base_dir
 from helpers.base_training import load_checkpoint
 from helpers.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
-from helpers.lora import train_lora_run
+from helpers.lora import lora_run, train_lora_run
 from helpers.paths import REPO_ROOT
 from helpers.profiles import get_profile
 from helpers.runs import Run
@@ -112,7 +112,7 @@ def reference(tmp_path_factory, lora_config):
 def test_interrupted_lora_run_is_not_finished(tmp_path, monkeypatch, lora_config, reference):
     """Killed after the adapter is written but before result.json: never loaded as finished."""
     config = lora_config()
-    run = Run(tmp_path, "lora", config)
+    run = lora_run(tmp_path, config)
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed during evaluation")
@@ -150,7 +150,7 @@ def test_lora_run_killed_after_checkpoint_resumes_identically(tmp_path, monkeypa
     monkeypatch.setattr(lora, "_save_training_state", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train_lora_run(config, root=tmp_path / "killed", progress=False)
-    run = Run(tmp_path / "killed", "lora", config)
+    run = lora_run(tmp_path / "killed", config)
     assert read_json(run.dir / "progress.json") == {"step": 100}
     assert run.finished() is None
     monkeypatch.setattr(lora, "_save_training_state", real_save)
@@ -209,7 +209,7 @@ TAMPER = {
 def test_tampered_run_is_recomputed(tmp_path, lora_config, reference, name):
     config = lora_config()
     first = train_lora_run(config, root=tmp_path, progress=False)
-    run = Run(tmp_path, "lora", config)
+    run = lora_run(tmp_path, config)
     assert run.finished() is not None
     TAMPER[name](run.dir)
     assert run.finished() is None
@@ -224,12 +224,12 @@ def test_changed_config_is_not_reused(tmp_path, lora_config):
     config = lora_config()
     train_lora_run(config, root=tmp_path, progress=False)
     edited = dict(config, lr=2e-3)
-    assert Run(tmp_path, "lora", edited).dir != Run(tmp_path, "lora", config).dir
-    assert Run(tmp_path, "lora", edited).finished() is None
+    assert lora_run(tmp_path, edited).dir != lora_run(tmp_path, config).dir
+    assert lora_run(tmp_path, edited).finished() is None
     # a finished run's result.json copied into another config's folder is not taken either
-    other = Run(tmp_path, "lora", edited)
+    other = lora_run(tmp_path, edited)
     other.dir.mkdir(parents=True)
-    (other.dir / "result.json").write_bytes(Run(tmp_path, "lora", config).result_file.read_bytes())
+    (other.dir / "result.json").write_bytes(lora_run(tmp_path, config).result_file.read_bytes())
     assert other.finished() is None
     assert train_lora_run(edited, root=tmp_path, progress=False)["cached"] is False
 

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from helpers.bases import base_config, train_base_dir
 from helpers.io import read_json
-from helpers.lora import train_lora_run
+from helpers.lora import lora_run, train_lora_run
 from helpers.paths import REPO_ROOT
 from helpers.profiles import get_profile
 from helpers.runs import PACKAGES, Run
@@ -126,6 +126,6 @@ def test_lora_result_records_config_seed_provenance(tmp_path, lora_config):
     result = train_lora_run(config, root=tmp_path, progress=False)
     stored = read_json(Path(result["run_dir"]) / "result.json")
     assert stored["config"] == config and stored["config"]["seed"] == 3
-    assert stored["config_hash"] == Run(tmp_path, "lora", config).hash
+    assert stored["config_hash"] == lora_run(tmp_path, config).hash
     assert set(stored["files"]) == {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"}
     assert_provenance(stored)

@@ -334,7 +334,9 @@ def test_error_is_value_error():
 
 def test_cli_error_exit_2_one_line(tmp_path, capsys):
     # in-process first (cheap), then one real subprocess for the exit status
-    assert main([str(tmp_path / "nope")]) == 2
+    with pytest.raises(SystemExit) as info:
+        main([str(tmp_path / "nope")])
+    assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("python -m helpers.rank: error: ")
     d = tmp_path / "bad"

@@ -104,8 +104,20 @@ def test_readme_is_rewritten_between_markers_only(results, tmp_path, monkeypatch
     assert json.loads((results / "claims.json").read_text())["profile"] == "demo"
 
 
-def test_missing_markers_are_an_error(results, tmp_path, monkeypatch):
+def test_missing_markers_are_an_error(results, tmp_path, monkeypatch, capsys):
     (tmp_path / "README.md").write_text("no markers\n")
     monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
-    with pytest.raises(ValueError, match="claims:start"):
+    with pytest.raises(SystemExit) as info:
         report.main(["--profile", "demo"])
+    assert info.value.code == 2 and "claims:start" in capsys.readouterr().err
+    assert (tmp_path / "README.md").read_text() == "no markers\n"
+
+
+def test_unknown_profile_leaves_the_readme_alone(results, tmp_path, monkeypatch, capsys):
+    (tmp_path / "README.md").write_text("<!-- claims:start -->\nKEEP\n<!-- claims:end -->\n")
+    monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
+    with pytest.raises(SystemExit) as info:
+        report.main(["--profile", "smal"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "--profile: no results/smal/" in err and "demo" in err
+    assert "KEEP" in (tmp_path / "README.md").read_text()

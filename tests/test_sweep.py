@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -34,9 +35,23 @@ def test_job_files_and_commands(lora_config, tmp_path):
         assert json.loads(open(command.split()[-1]).read()) == json.loads(json.dumps(config))
 
 
+def _sweep(jobs, runs, *extra):
+    env = dict(os.environ, REPRO_RUNS=str(runs))  # never the repo's runs/
+    return subprocess.run([sys.executable, "-m", "helpers.sweep", "--profile", "smoke", "--jobs-dir", str(jobs), *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
 def test_sweep_cli_prints_one_command_per_distinct_run(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "helpers.sweep", "--profile", "smoke", "--jobs-dir", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = _sweep(tmp_path / "jobs", tmp_path / "runs", "--train-bases")
     assert out.returncode == 0, out.stderr
     commands = out.stdout.strip().splitlines()
-    assert commands and len(commands) == len(set(commands)) == len(list(tmp_path.glob("*.json")))
+    assert commands and len(commands) == len(set(commands)) == len(list((tmp_path / "jobs").glob("*.json")))
+    assert (tmp_path / "runs" / "base").is_dir()  # the smoke bases were trained where REPRO_RUNS says
+
+
+def test_sweep_jobs_dir_only_writes_job_files(tmp_path):
+    """Without --train-bases a missing base is refused at once: no training, no job file, no run folder."""
+    out = _sweep(tmp_path / "jobs", tmp_path / "runs")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "base: the hashhop base of profile 'smoke' is not trained yet" in out.stderr
+    assert not (tmp_path / "jobs").exists() and not (tmp_path / "runs" / "base").exists()
