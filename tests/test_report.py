@@ -96,7 +96,9 @@ def test_readme_is_rewritten_between_markers_only(results, tmp_path, monkeypatch
                       "<!-- bench:end -->\n<!-- findings:start -->\nold\n<!-- findings:end -->\n"
                       "<!-- baselines:start -->\nold\n<!-- baselines:end -->\nend\n")
     monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
-    assert report.main(["--profile", "demo"]) == 0
+    assert report.main(["--profile", "demo"]) == 0  # not the README's profile: its tables stay
+    assert "OLD-TABLE" in readme.read_text() and (results / "demo" / "claims.json").exists()
+    assert report.main(["--profile", "demo", "--readme"]) == 0
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("end\n") and "OLD-TABLE" not in text
     assert "| claim | paper | ours | verdict |" in text and "- HashHop (planning)" in text
@@ -108,7 +110,7 @@ def test_missing_markers_are_an_error(results, tmp_path, monkeypatch, capsys):
     (tmp_path / "README.md").write_text("no markers\n")
     monkeypatch.setattr(report, "REPO_ROOT", tmp_path)
     with pytest.raises(SystemExit) as info:
-        report.main(["--profile", "demo"])
+        report.main(["--profile", "demo", "--readme"])
     assert info.value.code == 2 and "claims:start" in capsys.readouterr().err
     assert (tmp_path / "README.md").read_text() == "no markers\n"
 
