@@ -4,19 +4,28 @@
 # papermill's -p, so executed notebooks keep no injected-parameters cell and nbval (smoke) is not
 # overridden by a stored PROFILE = "small".
 #   make test      unit tests + nbval over every notebook in the smoke profile
+#   make lab       JupyterLab on notebooks/ with the project's environment
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= small
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: figures test test-fast bases bench sanity clean-runs
+.PHONY: figures test test-fast bases bench sanity clean-runs lab
+
+# Which torch build to install. Default: no NVIDIA GPU here (no nvidia-smi) -> the CPU build from
+# PyTorch's CPU index (a few hundred MB, no CUDA libraries); a GPU -> PyPI's default build (CUDA on
+# Linux). Pick one yourself with e.g. `make test TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126`,
+# or TORCH_INDEX_URL= (empty) for PyPI's default. Where that index is unreachable, pip still finds a
+# local wheel (--find-links) or the command falls back to the default index.
+TORCH_INDEX_URL ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# the local CPU build first, so nothing below pulls the CUDA wheels
-	$(PY) -m pip install --quiet torch==2.13.0
+	# torch first, from TORCH_INDEX_URL, so nothing below pulls another build
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL) --retries 1) \
+	  || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
@@ -50,3 +59,7 @@ sanity: $(VENV)/.installed
 
 clean-runs:
 	rm -rf runs
+
+# JupyterLab from the project's .venv: its python3 kernel is that environment's Python.
+lab: $(VENV)/.installed
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

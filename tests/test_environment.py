@@ -1,5 +1,9 @@
-"""The conda environment and the pip requirements must name the same packages at the same versions."""
+"""The conda environment and the pip requirements name the same packages at the same versions; the
+install picks the CPU or the CUDA build of torch; `make lab` opens JupyterLab from the project's venv."""
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,3 +31,30 @@ def test_conda_and_pip_pins_agree():
 def test_torch_is_pinned_to_the_cpu_build():
     pip = _pins((ROOT / "requirements.txt").read_text().splitlines())
     assert pip["torch"] == "2.13.0"
+
+
+def _make_dry_run(*args, path=None):
+    env = dict(os.environ, PATH=path) if path is not None else None
+    make = shutil.which("make")
+    return subprocess.run([make, "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60).stdout
+
+
+def test_torch_build_follows_the_gpu_or_torch_index_url(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("python3", "sh", "bash", "env", "make"):  # a PATH with no nvidia-smi
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    no_gpu = _make_dry_run(".venv/.installed", path=str(bin_dir))
+    assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in no_gpu
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    gpu = _make_dry_run(".venv/.installed", path=str(bin_dir))
+    assert "torch==2.13.0 --index-url" not in gpu and "pip install --quiet torch==2.13.0" in gpu
+    chosen = _make_dry_run(".venv/.installed", "TORCH_INDEX_URL=https://example.org/whl/cu126")
+    assert "--index-url https://example.org/whl/cu126" in chosen
+
+
+def test_make_lab_opens_jupyterlab_from_the_venv():
+    assert ".venv/bin/jupyter lab --notebook-dir=notebooks" in _make_dry_run("lab")
