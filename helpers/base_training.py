@@ -29,7 +29,7 @@ from .evaluation import exact_match, point_samples
 from .errors import DivergedError, RunStateError
 from .io import atomic_write_json, read_json
 from .runs import set_aside
-from .tasks import (ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
+from .tasks import (MAX_SEED, ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
                     sample_hashes)
 
 
@@ -266,8 +266,8 @@ class Recipe:
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < float("inf") \
                     or (name == "lr" and value == 0):
                 raise TaskConfigError(f"recipe.{name}: must be a number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise TaskConfigError(f"recipe.seed: must be an integer, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise TaskConfigError(f"recipe.seed: must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
 
 
 def lr_at(step: int, recipe: Recipe) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bases import get_base
+from .encoding import check_tokenizer_covers
 from .evaluation import evaluate_points
 from .model import load_pretrained
 from .runs import sha256_file
@@ -72,8 +73,10 @@ def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[d
 
 def evaluate_base(profile: dict, kind: str) -> list[dict]:
     """The base model's accuracy on the LoRA task's evaluation points (same prompts as the runs)."""
-    model, tokenizer = load_pretrained(base_for(profile, kind))
+    base = base_for(profile, kind)
+    model, tokenizer = load_pretrained(base)
     task = config_from_dict(task_dict(profile, kind))
+    check_tokenizer_covers(tokenizer, task, what=f"base {base}")
     return evaluate_points(model, tokenizer, task, eval_points(profile, kind), profile["eval"]["n_per_point"])
 
 

@@ -22,7 +22,7 @@ from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
 from .paths import REPO_ROOT, RUNS
 from .runs import Run, set_aside, sha256_file, training_environment
-from .tasks import TaskConfigError, config_from_dict, generate
+from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
                  "dropout": 0.0, "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30,
@@ -141,8 +141,7 @@ def _resolve(base: str) -> str:
     return str(path) if not Path(base).is_absolute() and path.exists() else base
 
 
-RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")
-MAX_SEED = 2**32 - 1  # the largest seed numpy accepts; torch's limit is larger  # a run config: LORA_DEFAULTS' keys + these
+RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run config: LORA_DEFAULTS' keys + these
 
 
 def _is_int(value, low: int) -> bool:

@@ -22,7 +22,7 @@ from .base_training import Recipe, hash_token_ids, train_base
 from .cli import Parser
 from .io import atomic_write_json
 from .model import build_model
-from .paths import results_path
+from .paths import RUNS, results_path
 from .pretraining import PretrainConfig, Vocab, pretrain
 from .profiles import get_profile
 from .runs import provenance
@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="small")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--update", action="store_true",
-                        help="add these arms to an existing results file (arms run in separate processes, one core each)")
+                        help="add these arms to the profile's results file (arms run in separate processes, one core "
+                             "each); without it a subset of the arms is written under runs/pretrain_ablation/")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     torch.set_num_threads(1)
@@ -84,6 +85,8 @@ def main(argv=None) -> int:
         out["arms"][arm] = parser.run(run_arm, profile, ARMS[arm], progress=True)
         print(f"{arm}: final {out['arms'][arm]['base_curve'][-1]['accuracy']}", flush=True)
     path = results_path(args.profile, "02_pretrain_ablation.json")
+    if set(args.arms) != set(ARMS) and not args.update:  # a partial run never replaces the whole table
+        path = RUNS / "pretrain_ablation" / f"{args.profile}-{'_'.join(a.replace('+', '-') for a in args.arms)}.json"
     if args.update and path.exists():
         from .io import read_json
         out["arms"] = {**read_json(path)["arms"], **out["arms"]}

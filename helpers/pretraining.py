@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from .encoding import IGNORE, collate
-from .tasks import TaskConfigError
+from .tasks import MAX_SEED, TaskConfigError
 
 PARTS = ("copy", "recall", "index", "count")
 MAX_LENGTH = 80  # the longest sequence any part makes (checked against n_positions before training)
@@ -149,6 +149,8 @@ class PretrainConfig:
             raise TaskConfigError(f"pretrain.first: allowed values are None or one of {list(self.parts)}, got {self.first!r}")
         if not isinstance(self.target, (int, float)) or not 0 < self.target <= 1:
             raise TaskConfigError(f"pretrain.target: must be a number in (0, 1], got {self.target!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise TaskConfigError(f"pretrain.seed: must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
 
 
 @torch.no_grad()

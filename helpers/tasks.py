@@ -42,6 +42,9 @@ PAPER_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 ANSWER_SEPARATOR = " "  # text = prompt + ANSWER_SEPARATOR + answer
 
 
+MAX_SEED = 2**32 - 1  # the largest seed every generator accepts (numpy's limit; torch's is larger)
+
+
 class TaskConfigError(Refused):
     """A task option is out of range; the message names the option and its allowed values."""
 

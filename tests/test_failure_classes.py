@@ -202,6 +202,18 @@ def test_bench_quick_does_not_replace_the_committed_result(tmp_path, monkeypatch
     assert strict_json(tmp_path / "runs" / "bench" / "bench-quick.json") == {"quick": True}
 
 
+def test_a_subset_of_pretraining_arms_does_not_replace_the_table(tmp_path, monkeypatch):
+    from helpers import pretrain_ablation
+    monkeypatch.setattr(pretrain_ablation, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(pretrain_ablation, "run_arm", lambda profile, parts, progress: {"base_curve": [{"accuracy": {}}]})
+    assert pretrain_ablation.main(["--profile", "smoke", "--arms", "copy"]) == 0
+    assert strict_json(tmp_path / "runs" / "pretrain_ablation" / "smoke-copy.json")["arms"].keys() == {"copy"}
+    assert not (tmp_path / "results" / "smoke" / "02_pretrain_ablation.json").exists()
+    assert pretrain_ablation.main(["--profile", "smoke", "--arms", "none", "--update"]) == 0  # explicit: merged in place
+    assert strict_json(tmp_path / "results" / "smoke" / "02_pretrain_ablation.json")["arms"].keys() == {"none"}
+
+
 def test_overrides_write_to_their_own_folder_and_are_recorded(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(paths, "FIGURES", tmp_path / "figures")
