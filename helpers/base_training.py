@@ -14,21 +14,17 @@ sees exactly the batches it would have seen, and on CPU reproduces the same weig
 """
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
-from .errors import DivergedError, RunStateError
-from .io import atomic_write_json, read_json
-from .runs import set_aside
+from .training import adamw, check_fits, load_checkpoint, save_checkpoint, schedule, train_step
 from .tasks import (MAX_SEED, ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
                     sample_hashes)
 
@@ -129,26 +125,11 @@ def copy_accuracy(model, vocab: list[int], seed: int, pad_id: int, n: int = 256)
     return ((pred == target) & mask).sum().item() / mask.sum().item()
 
 
-def _train_step(model, optimizer, x, y, lr: float):
-    """One AdamW step at learning rate ``lr`` with gradient-norm clipping at 1; returns the loss."""
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-    loss = model(input_ids=x, labels=y).loss
-    if not torch.isfinite(loss):  # refused before the step, so the weights and the last checkpoint stay finite
-        raise DivergedError(f"lr: training diverged (loss {loss.item()}) at lr={lr:g}; lower lr "
-                            f"(nothing is saved as finished)")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    return loss
-
-
 def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoint_dir: Path | None = None,
                progress: bool = True) -> list[dict]:
     """Stage 1: train on the copy task until held-out copy accuracy reaches ``recipe.copy_target`` or
     ``recipe.copy_steps`` pass (constant lr after warm-up). Resumable; a finished stage is skipped."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98), weight_decay=recipe.weight_decay)
+    optimizer = adamw(model.parameters(), recipe.lr, recipe.weight_decay)
     step, log = 0, []
     if checkpoint_dir is not None:
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
@@ -159,86 +140,28 @@ def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoin
     start, elapsed0 = time.time(), (log[-1]["seconds"] if log else 0.0)
     model.train()
     bar = tqdm(total=recipe.copy_steps, initial=step, desc="copy warm-up", disable=not progress)
-    while step < recipe.copy_steps:
-        x, y = copy_batch(vocab, recipe.seed, step, recipe.batch_size, pad_id)
-        loss = _train_step(model, optimizer, x, y, recipe.lr * min(1.0, (step + 1) / max(1, recipe.warmup_steps)))
-        step += 1
-        bar.update(1)
-        if step % 100 == 0 or step == recipe.copy_steps:
-            acc = copy_accuracy(model, vocab, recipe.seed, pad_id)
-            finished = acc >= recipe.copy_target or step == recipe.copy_steps
-            log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1), "loss": round(loss.item(), 4),
-                        "copy_accuracy": acc, "finished": finished})
-            bar.set_postfix(loss=f"{loss.item():.3f}", copy=f"{acc:.2f}")
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
-            if finished:
-                break
-    bar.close()
+    try:
+        while step < recipe.copy_steps:
+            x, y = copy_batch(vocab, recipe.seed, step, recipe.batch_size, pad_id)
+            loss = train_step(model, optimizer, x, y, schedule("constant", step, recipe.lr, recipe.warmup_steps, recipe.copy_steps))
+            step += 1
+            bar.update(1)
+            if step % 100 == 0 or step == recipe.copy_steps:
+                acc = copy_accuracy(model, vocab, recipe.seed, pad_id)
+                finished = acc >= recipe.copy_target or step == recipe.copy_steps
+                log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1), "loss": round(loss.item(), 4),
+                            "copy_accuracy": acc, "finished": finished})
+                bar.set_postfix(loss=f"{loss.item():.3f}", copy=f"{acc:.2f}")
+                if checkpoint_dir is not None:
+                    save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
+                if finished:
+                    break
+    finally:  # closed before any error is printed
+        bar.close()
     return log
 
 
-# ----------------------------------------------------------------------------- checkpoints
-def save_checkpoint(folder: Path, model, optimizer, step: int, log: list) -> None:
-    """Model and AdamW state as safetensors (no pickles); ``state.json`` written last marks it whole."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "state.json"
-    tmp.unlink(missing_ok=True)
-    save_model(model, str(folder / "model.safetensors"))  # handles GPT-2's tied embedding / lm_head
-    opt_tensors, opt_meta = {}, {}
-    names = {id(p): n for n, p in model.named_parameters()}
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            state = optimizer.state.get(p, {})
-            for key, value in state.items():
-                if torch.is_tensor(value):
-                    opt_tensors[f"{names[id(p)]}::{key}"] = value.contiguous()
-    opt_meta["lr"] = [g["lr"] for g in optimizer.param_groups]
-    save_file(opt_tensors, folder / "optimizer.safetensors")
-    atomic_write_json(tmp, {"step": step, "log": log, "optimizer": opt_meta})
-
-
-CHECKPOINT_FILES = ("state.json", "model.safetensors", "optimizer.safetensors")
-
-
-def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
-    """``(step, log)`` of the checkpoint in ``folder``, loaded into ``model`` and ``optimizer``; ``None``
-    if there is none. A checkpoint that cannot be read (truncated safetensors, malformed ``state.json``)
-    is set aside in one line (``runs.set_aside``) and ``None`` returned: training starts over."""
-    if not (Path(folder) / "state.json").exists():
-        return None
-    backup = {k: v.clone() for k, v in model.state_dict().items()}
-    try:
-        return _read_checkpoint(Path(folder), model, optimizer)
-    except Exception as err:  # whatever the reader raised, the state is unusable: start over from the untouched model
-        model.load_state_dict(backup)
-        optimizer.state.clear()
-        set_aside(folder, CHECKPOINT_FILES, err)
-        return None
-
-
-def _read_checkpoint(folder: Path, model, optimizer) -> tuple[int, list]:
-    state = read_json(folder / "state.json")
-    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("log"), list)):
-        raise RunStateError("state.json: expected {'step': int, 'log': list, ...}")
-    load_model(model, str(folder / "model.safetensors"))
-    tensors = load_file(folder / "optimizer.safetensors")
-    params = dict(model.named_parameters())
-    for key, value in tensors.items():
-        name, field = key.split("::")
-        optimizer.state[params[name]][field] = value
-    return state["step"], state["log"]
-
-
 # ----------------------------------------------------------------------------- training
-def _check_fits(model, longest: int, what: str) -> None:
-    """Refuse sequences longer than the model's positions before training (else: an IndexError mid-run)."""
-    limit = getattr(model.config, "n_positions", None)
-    if limit is not None and longest > limit:
-        raise TaskConfigError(f"model.n_positions: the model has {limit} positions, but {what} need up to "
-                              f"{longest} tokens; use a larger n_positions or a shorter task")
-
-
 @dataclass
 class Recipe:
     lr: float = 1e-3
@@ -270,13 +193,6 @@ class Recipe:
             raise TaskConfigError(f"recipe.seed: must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
 
 
-def lr_at(step: int, recipe: Recipe) -> float:
-    if step < recipe.warmup_steps:
-        return recipe.lr * (step + 1) / recipe.warmup_steps
-    progress = (step - recipe.warmup_steps) / max(1, recipe.steps - recipe.warmup_steps)
-    return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
                    stop_when: dict | None, step: int = 0, curriculum: tuple = ()) -> dict:
     """Everything that would otherwise fail mid-run, checked before any training (the copy warm-up
@@ -287,12 +203,12 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
         raise TaskConfigError(f"stop_when: points {unknown} are not evaluated (eval points: {list(eval_points)}), "
                               f"so training could never stop early on them")
     evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
-    _check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
+    check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
     longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
                                  recipe.extra_queries)[0].shape[1] for t in (task, *curriculum))
-    _check_fits(model, longest, "the training sequences")
+    check_fits(model, longest, "the training sequences")
     if recipe.copy_steps:
-        _check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
+        check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
     return evals
 
 
@@ -303,8 +219,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     step and wall time) and whether training finished. Resumes from ``checkpoint_dir`` if it holds
     a checkpoint. ``stop_when`` (e.g. ``{1: 0.95, 2: 0.8}``) finishes training early once every listed
     point reaches its accuracy; ``time_limit_s`` pauses it (resumable, not finished)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98),
-                                  weight_decay=recipe.weight_decay)
+    optimizer = adamw(model.parameters(), recipe.lr, recipe.weight_decay)
     step, log = 0, []
     if checkpoint_dir is not None:
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
@@ -318,26 +233,28 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     start = time.time()
     model.train()
     bar = tqdm(total=recipe.steps, initial=step, desc="base", disable=not progress)
-    while step < recipe.steps:
-        x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
-                              recipe.recall_lines, recipe.extra_queries, curriculum, replay)
-        loss = _train_step(model, optimizer, x, y, lr_at(step, recipe))
-        step += 1
-        bar.update(1)
-        done = step == recipe.steps
-        if step % recipe.eval_every == 0 or done:
-            accuracy = {p: sum(exact_match(model, tokenizer, s)) / len(s) for p, s in evals.items()}
-            log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1),
-                        "loss": round(loss.item(), 4), "accuracy": {str(k): v for k, v in accuracy.items()}})
-            bar.set_postfix(loss=f"{loss.item():.3f}", **{f"acc{k}": f"{v:.2f}" for k, v in accuracy.items()})
-            if reached(log[-1]["accuracy"]):
-                done = True
-        if checkpoint_dir is not None and (step % recipe.checkpoint_every == 0 or done):
-            save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
-        if done:
-            bar.close()
-            return log, True
-        if time_limit_s is not None and time.time() - start > time_limit_s:
-            break
-    bar.close()
+    try:
+        while step < recipe.steps:
+            x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
+                                  recipe.recall_lines, recipe.extra_queries, curriculum, replay)
+            loss = train_step(model, optimizer, x, y, schedule("cosine", step, recipe.lr, recipe.warmup_steps, recipe.steps))
+            step += 1
+            bar.update(1)
+            done = step == recipe.steps
+            if step % recipe.eval_every == 0 or done:
+                accuracy = {p: sum(exact_match(model, tokenizer, s)) / len(s) for p, s in evals.items()}
+                log.append({"step": step, "seconds": round(elapsed0 + time.time() - start, 1),
+                            "loss": round(loss.item(), 4), "accuracy": {str(k): v for k, v in accuracy.items()}})
+                bar.set_postfix(loss=f"{loss.item():.3f}", **{f"acc{k}": f"{v:.2f}" for k, v in accuracy.items()})
+                if reached(log[-1]["accuracy"]):
+                    done = True
+            if checkpoint_dir is not None and (step % recipe.checkpoint_every == 0 or done):
+                save_checkpoint(Path(checkpoint_dir), model, optimizer, step, log)
+            if done:
+                bar.close()
+                return log, True
+            if time_limit_s is not None and time.time() - start > time_limit_s:
+                break
+    finally:  # closed before any error is printed
+        bar.close()
     return log, step >= recipe.steps

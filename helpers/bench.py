@@ -27,7 +27,6 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -37,6 +36,7 @@ from .evaluation import exact_match, greedy_exact_match
 from .io import atomic_write_json
 from .model import build_model, count_parameters, load_pretrained
 from .cli import Parser, output_file, whole
+from .training import adamw, train_step
 from .paths import BASES, RESULTS, RUNS
 from .profiles import get_profile
 from .runs import provenance
@@ -145,16 +145,10 @@ class _Trainer:
         self.model = model.train()
         self.device = device
         self.bf16 = bf16
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.98), weight_decay=0.01)
+        self.optimizer = adamw(model.parameters(), 1e-5, weight_decay=0.01)
 
     def step(self, x, y, mask=None) -> float:
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            loss = self.model(input_ids=x, attention_mask=mask, labels=y).loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
-        return loss.detach()
+        return train_step(self.model, self.optimizer, x, y, 1e-5, mask=mask, bf16=self.bf16).detach()
 
 
 @torch.no_grad()

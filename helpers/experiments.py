@@ -12,7 +12,6 @@ from .encoding import check_tokenizer_covers
 from .evaluation import evaluate_points
 from .model import load_pretrained
 from .runs import sha256_file
-from .sweep import run_jobs
 from .tasks import TaskConfigError, config_from_dict
 from .lora import lora_run_config
 
@@ -65,10 +64,6 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     base = base_for(profile, kind, train=train_bases)
     fingerprint = base_fingerprint(base)
     return [lora_run_config(base, fingerprint, task_dict(profile, kind), points, n, **s) for s in settings]
-
-
-def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[dict]:
-    return run_jobs(configs, workers=profile["workers"], progress=progress)
 
 
 def evaluate_base(profile: dict, kind: str) -> list[dict]:

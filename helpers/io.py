@@ -3,6 +3,7 @@ Files get the permissions any new file gets (``0666`` less the umask), and every
 valid JSON: a non-finite float (NaN, infinity) is written as ``null``, never as a ``NaN`` literal."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -59,3 +60,9 @@ def atomic_write_json(path, obj) -> None:
 def read_json(path):
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def config_hash(config: dict) -> str:
+    """Stable short hash of a JSON-serialisable config (key order does not matter)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -16,12 +16,14 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from .encoding import check_tokenizer_covers, collate, encode
-from .errors import BaseMismatchError, DivergedError, Refused, RunStateError
+from .errors import BaseMismatchError, Refused, RunStateError
 from .evaluation import evaluate_points, point_config, point_samples
 from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
 from .paths import REPO_ROOT, RUNS
-from .runs import Run, set_aside, sha256_file, training_environment
+from .runs import Run, sha256_file, training_environment
+from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tensors, resume_or_set_aside, schedule,
+                       train_step)
 from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
@@ -81,35 +83,26 @@ def _epoch_samples(task, n: int, seed: int, epoch: int):
 
 
 def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
-    state = {}
-    names = {id(p): n for n, p in model.named_parameters() if p.requires_grad}
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            for key, value in optimizer.state.get(p, {}).items():
-                if torch.is_tensor(value):
-                    state[f"{names[id(p)]}::{key}"] = value.contiguous()
+    """The adapter (or whole model) and AdamW state; ``progress.json``, written last, marks it whole."""
     (folder / "progress.json").unlink(missing_ok=True)
     if isinstance(model, PeftModel):
         model.save_pretrained(folder / "checkpoint")
     else:
         (folder / "checkpoint").mkdir(parents=True, exist_ok=True)
         save_model(model, str(folder / "checkpoint" / "model.safetensors"))
-    save_file(state, folder / "optimizer.safetensors")
+    save_file(optimizer_tensors(model, optimizer), folder / "optimizer.safetensors")
     atomic_write_json(folder / "progress.json", {"step": step})
+
+
+STATE_FILES = ("progress.json", "checkpoint", "optimizer.safetensors")
 
 
 def _load_training_state(folder: Path, model, optimizer) -> int:
     """The step to resume from (0: nothing saved). Saved state that cannot be read (a truncated
     checkpoint, a malformed ``progress.json``) is set aside in one line and the run starts over."""
-    progress = folder / "progress.json"
-    if not progress.exists():
+    if not (folder / "progress.json").exists():
         return 0
-    try:
-        return _read_training_state(folder, model, optimizer)
-    except Exception as err:  # safetensors, JSON and key errors all mean the same thing here: unusable state
-        set_aside(folder, ("progress.json", "checkpoint", "optimizer.safetensors"), err)
-        optimizer.state.clear()
-        return 0
+    return resume_or_set_aside(folder, STATE_FILES, model, optimizer, _read_training_state, empty=0)
 
 
 def _read_training_state(folder: Path, model, optimizer) -> int:
@@ -120,10 +113,7 @@ def _read_training_state(folder: Path, model, optimizer) -> int:
         set_peft_model_state_dict(model, load_file(folder / "checkpoint" / "adapter_model.safetensors"))
     else:
         load_model(model, str(folder / "checkpoint" / "model.safetensors"))
-    params = dict(model.named_parameters())
-    for key, value in load_file(folder / "optimizer.safetensors").items():
-        name, field = key.split("::")
-        optimizer.state[params[name]][field] = value
+    load_optimizer_tensors(model, optimizer, load_file(folder / "optimizer.safetensors"))
     return step
 
 
@@ -252,15 +242,10 @@ def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points:
 
 
 def _check_fits(model, tokenizer, samples, what: str) -> None:
-    """Refuse prompts longer than the model's positions (else: an IndexError mid-run)."""
-    limit = getattr(model.config, "n_positions", None)
-    if limit is None or not samples:
-        return
-    texts = [s.text for s in samples]
-    longest = max(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
-    if longest > limit:
-        raise TaskConfigError(f"n_positions: the base model has {limit} positions, but {what} need up to {longest} "
-                              f"tokens; use a shorter task or a base with a larger n_positions")
+    """Refuse prompts longer than the base's positions (else: an IndexError mid-run)."""
+    if samples:
+        longest = max(len(ids) for ids in tokenizer([s.text for s in samples], add_special_tokens=False)["input_ids"])
+        check_fits(model, longest, what, whose="the base model", param="n_positions")
 
 
 def _with_paths(result: dict, run: Run, cached: bool) -> dict:
@@ -294,7 +279,7 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
         model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
                          config["dropout"], config["seed"])
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config["lr"], betas=(0.9, 0.98), weight_decay=0.0)
+    optimizer = adamw(params, config["lr"], weight_decay=0.0)
     run.dir.mkdir(parents=True, exist_ok=True)
     step = _load_training_state(run.dir, model, optimizer)
     # Under `accelerate launch` (several GPUs) each process takes its share of every batch and
@@ -308,33 +293,24 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     model.train()
     bar = tqdm(total=steps, initial=step, desc=f"lora r={config['rank']} seed={config['seed']}", disable=not progress)
     last_loss = None
-    while step < steps:
-        epoch, offset = divmod(step * batch, per_epoch)
-        key = epoch if config["fresh_each_epoch"] else 0
-        if key not in epoch_cache:
-            epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key)]}
-        rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(rank, batch, world)]
-        x, y = (t.to(accelerator.device) for t in collate(rows, tokenizer.pad_token_id))
-        warm = config["warmup_steps"]
-        scale = (step + 1) / warm if step < warm else max(0.0, (steps - step) / max(1, steps - warm))
-        for group in optimizer.param_groups:
-            group["lr"] = config["lr"] * scale
-        loss = model(input_ids=x, labels=y).loss
-        if not torch.isfinite(loss):  # stop before the step: the last checkpoint stays good, nothing is cached
-            bar.close()
-            raise DivergedError(f"lr: training diverged at step {step + 1} (loss {loss.item()}) with lr={config['lr']}; "
-                                f"lower lr (the run is not cached as finished)")
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        step += 1
-        last_loss = loss.item()
-        bar.update(1)
-        bar.set_postfix(loss=f"{last_loss:.3f}")
-        if step % 100 == 0 and step < steps and accelerator.is_main_process:
-            _save_training_state(run.dir, trained_model, optimizer, step)
-    bar.close()
+    try:
+        while step < steps:
+            epoch, offset = divmod(step * batch, per_epoch)
+            key = epoch if config["fresh_each_epoch"] else 0
+            if key not in epoch_cache:
+                epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key)]}
+            rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(rank, batch, world)]
+            x, y = (t.to(accelerator.device) for t in collate(rows, tokenizer.pad_token_id))
+            lr = schedule("linear", step, config["lr"], config["warmup_steps"], steps)
+            loss = train_step(model, optimizer, x, y, lr, step=step + 1, params=params, accelerator=accelerator)
+            step += 1
+            last_loss = loss.item()
+            bar.update(1)
+            bar.set_postfix(loss=f"{last_loss:.3f}")
+            if step % 100 == 0 and step < steps and accelerator.is_main_process:
+                _save_training_state(run.dir, trained_model, optimizer, step)
+    finally:  # a run that stops (diverged, interrupted) leaves no half-drawn bar after its error
+        bar.close()
     accelerator.wait_for_everyone()
     model = trained_model
     if not accelerator.is_main_process:

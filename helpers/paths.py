@@ -5,6 +5,8 @@ profile (``figures/small/...``): a CI run in the ``smoke`` profile never overwri
 import os
 from pathlib import Path
 
+from .io import config_hash
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIGURES = REPO_ROOT / "figures"      # every figure a notebook draws
 RESULTS = REPO_ROOT / "results"      # machine-readable numbers the notebooks write
@@ -22,7 +24,6 @@ def output_name(profile) -> str:
     overrides = profile.get("overrides") or {}
     if not overrides:
         return profile["name"]
-    from .runs import config_hash
     return f"{profile['name']}-custom-{config_hash(overrides)[:8]}"
 
 

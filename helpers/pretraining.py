@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from .encoding import IGNORE, collate
 from .tasks import MAX_SEED, TaskConfigError
+from .training import adamw, load_checkpoint, save_checkpoint, schedule, train_step
 
 PARTS = ("copy", "recall", "index", "count")
 MAX_LENGTH = 80  # the longest sequence any part makes (checked against n_positions before training)
@@ -176,12 +177,10 @@ def pretrain(model, vocab: Vocab, cfg: PretrainConfig, progress: bool = True,
     ``cfg.steps`` pass; returns the curve (step, seconds, loss, accuracy per part). With
     ``checkpoint_dir`` it saves at every evaluation and resumes from there, so ``time_limit_s`` pauses
     it (``finished(log, cfg)`` tells whether it is done)."""
-    from .base_training import _train_step, load_checkpoint, save_checkpoint  # the one AdamW step with clipping
-
     limit = getattr(model.config, "n_positions", None)
     if limit is not None and limit < MAX_LENGTH:
         raise TaskConfigError(f"model.n_positions: the pretraining stand-in needs {MAX_LENGTH} positions, got {limit}")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay)
+    optimizer = adamw(model.parameters(), cfg.lr, cfg.weight_decay)
     first, log = 0, []
     if checkpoint_dir is not None:
         resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
@@ -195,25 +194,26 @@ def pretrain(model, vocab: Vocab, cfg: PretrainConfig, progress: bool = True,
     elapsed0, start = (log[-1]["seconds"] if log else 0.0), time.time()
     model.train()
     bar = tqdm(total=cfg.steps, initial=first, desc="pretrain", disable=not progress)
-    for step in range(first, cfg.steps):
-        x, y = pretraining_batch(parts, vocab, cfg.seed, step, cfg.batch_size)
-        lr = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
-        loss = _train_step(model, optimizer, x, y, lr)
-        bar.update(1)
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            acc = part_accuracy(model, vocab, cfg.parts, cfg.seed)
-            log.append({"step": step + 1, "seconds": round(elapsed0 + time.time() - start, 1), "loss": round(loss.item(), 4),
-                        "stage": "+".join(dict.fromkeys(parts)), "accuracy": acc})
-            if len(parts) == 1 and parts != cfg.parts and acc[parts[0]] >= cfg.target:
-                parts = cfg.parts  # the first part is learned: the whole mixture from here on
-            bar.set_postfix(loss=f"{loss.item():.3f}", **{p[:3]: f"{a:.2f}" for p, a in acc.items()})
-            if checkpoint_dir is not None:
-                save_checkpoint(Path(checkpoint_dir), model, optimizer, step + 1, log)
-            if min(acc.values()) >= cfg.target:
-                break
-            if time_limit_s is not None and time.time() - start > time_limit_s:
-                break
-    bar.close()
+    try:
+        for step in range(first, cfg.steps):
+            x, y = pretraining_batch(parts, vocab, cfg.seed, step, cfg.batch_size)
+            loss = train_step(model, optimizer, x, y, schedule("constant", step, cfg.lr, cfg.warmup_steps, cfg.steps))
+            bar.update(1)
+            if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+                acc = part_accuracy(model, vocab, cfg.parts, cfg.seed)
+                log.append({"step": step + 1, "seconds": round(elapsed0 + time.time() - start, 1), "loss": round(loss.item(), 4),
+                            "stage": "+".join(dict.fromkeys(parts)), "accuracy": acc})
+                if len(parts) == 1 and parts != cfg.parts and acc[parts[0]] >= cfg.target:
+                    parts = cfg.parts  # the first part is learned: the whole mixture from here on
+                bar.set_postfix(loss=f"{loss.item():.3f}", **{p[:3]: f"{a:.2f}" for p, a in acc.items()})
+                if checkpoint_dir is not None:
+                    save_checkpoint(Path(checkpoint_dir), model, optimizer, step + 1, log)
+                if min(acc.values()) >= cfg.target:
+                    break
+                if time_limit_s is not None and time.time() - start > time_limit_s:
+                    break
+    finally:  # closed before any error is printed
+        bar.close()
     return log
 
 

@@ -10,16 +10,10 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from .io import atomic_write_json, read_json
+from .io import atomic_write_json, config_hash, read_json
 from .paths import REPO_ROOT
 
 PACKAGES = ("torch", "transformers", "peft", "tokenizers", "safetensors", "numpy")
-
-
-def config_hash(config: dict) -> str:
-    """Stable short hash of a JSON-serialisable config (key order does not matter)."""
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def git_commit() -> str | None:

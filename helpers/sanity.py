@@ -25,13 +25,12 @@ import random
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from tqdm import tqdm
 
 from .io import atomic_write_json
 from .oracle import UnsolvablePrompt, parse, shortest_chain, solve
-from .cli import Parser, output_file, whole
+from .cli import Parser, output_file
 from .paths import RESULTS, RUNS
 from .runs import provenance
 from .tasks import (HashChainConfig, HashHopConfig, Sample, TaskConfig, config_to_dict, generate,

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .io import atomic_write_text, json_text
-from .runs import config_hash
+from .ablations import design
+from .cli import Parser, check_output_folder
+from .io import atomic_write_text, config_hash, json_text
+from .profiles import get_profile
 
 
 def _init_worker(threads: int) -> None:
@@ -56,6 +58,11 @@ def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True, root:
     return results
 
 
+def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[dict]:
+    """Notebooks 03-05: run ``configs`` with the profile's number of worker processes."""
+    return run_jobs(configs, workers=profile["workers"], progress=progress)
+
+
 def write_job_files(configs: list[dict], folder: Path) -> list[str]:
     """One JSON file per job and the shell command that runs it, for any external scheduler."""
     folder = Path(folder)
@@ -74,9 +81,6 @@ def main(argv=None) -> int:
     It only writes job files: a base that is not trained yet is refused unless ``--train-bases``."""
     import sys
 
-    from .ablations import design
-    from .cli import Parser, check_output_folder
-    from .profiles import get_profile
 
     parser = Parser(prog="python -m helpers.sweep", description=main.__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile (default small)")

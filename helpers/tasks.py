@@ -33,7 +33,6 @@ import json
 import random
 import sys
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
 from .errors import Refused
 from .io import atomic_write_text

@@ -1,9 +1,21 @@
 """Shared fixtures: a tiny base model (the smoke profile's, trained in about a second) and tiny LoRA
-run configs on it. One torch thread: fast on a busy CPU and the same numbers every time."""
+run configs on it. One torch thread: fast on a busy CPU and the same numbers every time. The run
+cache (``REPRO_RUNS``) points at a temporary folder for the whole session."""
 from __future__ import annotations
 
-import pytest
-import torch
+import atexit
+import os
+import shutil
+import tempfile
+
+# Every test (and every command or notebook kernel a test starts, which inherit the environment)
+# writes its run cache to a temporary folder, never to the repository's runs/. Set before any
+# helpers module is imported, since helpers.paths reads it once.
+os.environ["REPRO_RUNS"] = _RUNS = tempfile.mkdtemp(prefix="repro-test-runs-")
+atexit.register(shutil.rmtree, _RUNS, ignore_errors=True)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
 

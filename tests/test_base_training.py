@@ -1,6 +1,7 @@
 import random
 
-from helpers.base_training import Recipe, dense_sequence, lr_at, training_batch
+from helpers.base_training import dense_sequence, training_batch
+from helpers.training import schedule
 from helpers.encoding import IGNORE
 from helpers.oracle import solve
 from helpers.tasks import HashChainConfig, HashHopConfig
@@ -41,6 +42,11 @@ def test_training_batches_are_seeded_per_step_and_pad_is_never_a_label():
 
 
 def test_lr_schedule_warms_up_then_decays_to_a_tenth():
-    r = Recipe(lr=1.0, warmup_steps=10, steps=110)
-    assert lr_at(0, r) == 0.1 and lr_at(9, r) == 1.0
-    assert abs(lr_at(110, r) - 0.1) < 1e-9 and lr_at(60, r) < lr_at(20, r)
+    lr_at = lambda step: schedule("cosine", step, 1.0, warmup=10, total=110)
+    assert lr_at(0) == 0.1 and lr_at(9) == 1.0
+    assert abs(lr_at(110) - 0.1) < 1e-9 and lr_at(60) < lr_at(20)
+
+
+def test_lora_schedule_decays_linearly_to_zero_and_the_stand_in_stays_constant():
+    assert [schedule("linear", s, 2.0, warmup=4, total=12) for s in (0, 3, 4, 8, 12)] == [0.5, 2.0, 2.0, 1.0, 0.0]
+    assert schedule("constant", 10_000, 2.0, warmup=4, total=0) == 2.0

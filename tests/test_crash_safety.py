@@ -14,16 +14,15 @@ from pathlib import Path
 import pytest
 
 import helpers.io
-from helpers import base_training, lora
+from helpers import lora, training
 from helpers.bases import train_base_dir
-from helpers.base_training import load_checkpoint
+from helpers.training import load_checkpoint
 from helpers.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 from helpers.lora import lora_run, train_lora_run
 from helpers.paths import REPO_ROOT
 from helpers.profiles import get_profile
-from helpers.runs import Run
 
-from test_determinism import strip_times, tensors_equal
+from checks import strip_times, tensors_equal
 
 # ----------------------------------------------------------------------------- (a) base run, SIGKILL
 STEPS = 150
@@ -78,7 +77,7 @@ def test_checkpoint_interrupted_mid_write_is_not_loaded(tmp_path, monkeypatch, t
     """``state.json`` goes first and comes back last: a crash inside a checkpoint write leaves no
     checkpoint (training restarts) rather than a half-written one, and the result is unchanged."""
     ckpt, out = tmp_path / "checkpoint", tmp_path / "model"
-    real_save_file, calls = base_training.save_file, []
+    real_save_file, calls = training.save_file, []
 
     def crash_on_second_checkpoint(*args, **kwargs):
         calls.append(1)
@@ -86,10 +85,10 @@ def test_checkpoint_interrupted_mid_write_is_not_loaded(tmp_path, monkeypatch, t
             raise KeyboardInterrupt("killed while writing the optimizer state")
         return real_save_file(*args, **kwargs)
 
-    monkeypatch.setattr(base_training, "save_file", crash_on_second_checkpoint)
+    monkeypatch.setattr(training, "save_file", crash_on_second_checkpoint)
     with pytest.raises(KeyboardInterrupt):
         train_base_dir("hashhop", get_profile("smoke"), out, progress=False, checkpoint_dir=ckpt)
-    monkeypatch.setattr(base_training, "save_file", real_save_file)
+    monkeypatch.setattr(training, "save_file", real_save_file)
     assert (ckpt / "model.safetensors").exists() and not (ckpt / "state.json").exists()
     assert load_checkpoint(ckpt, None, None) is None
     assert not out.exists()

@@ -11,7 +11,7 @@ from helpers.io import read_json
 from helpers.sanity import PAPER_CONFIGS, check_sample, check_task, main, repeated_hash
 from helpers.tasks import HashChainConfig, HashHopConfig, Sample, config_to_dict, generate
 
-from test_determinism import assert_provenance
+from checks import assert_provenance
 
 
 def test_small_n_passes_and_writes_result(tmp_path, capsys):

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from helpers.runs import config_hash
+from helpers.io import config_hash
 from helpers.sweep import run_jobs, write_job_files
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
