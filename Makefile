@@ -41,7 +41,7 @@ figures: $(VENV)/.installed
 # Unit tests, doctests, and nbval over every notebook in the smoke profile (outputs tagged
 # NBVAL_CHECK_OUTPUT are compared; figures go to figures/smoke/, never over the committed ones).
 test: $(VENV)/.installed
-	REPRO_PROFILE=smoke $(PY) -m pytest tests helpers notebooks --nbval-lax -p no:cacheprovider
+	REPRO_PROFILE=smoke $(PY) -m pytest tests helpers tools/bench.py notebooks --nbval-lax -p no:cacheprovider
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests -m "not slow"
@@ -51,7 +51,7 @@ bases: $(VENV)/.installed
 	$(PY) -m helpers.bases --profile $(PROFILE) --retrain
 
 bench: $(VENV)/.installed
-	$(PY) -m helpers.bench
+	$(PY) -m tools.bench
 
 # 1,000,000 samples of each task against the oracle (slow; not in CI).
 sanity: $(VENV)/.installed

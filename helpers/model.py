@@ -35,7 +35,7 @@ def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
     config = GPT2Config(vocab_size=len(tokenizer), resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
                         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
                         **model_cfg)  # no pad_token_id: right padding is never attended to, so no mask (and no warning)
-    # Eager attention: on CPU it is as fast as SDPA at these sizes and is deterministic (see helpers.bench).
+    # Eager attention: on CPU it is as fast as SDPA at these sizes and is deterministic (see tools.bench).
     config._attn_implementation = "eager"
     torch.manual_seed(seed)
     return GPT2LMHeadModel(config)

@@ -224,7 +224,7 @@ def table(rows: list[dict]) -> str:
 def bench_text() -> str:
     path = RESULTS / "bench.json"
     if not path.exists():
-        return "_Run `python -m helpers.bench` to measure._"
+        return "_Run `python -m tools.bench` to measure._"
     data = json.loads(path.read_text())
     ratios = data.get("ratios", {})
     def cell(k, v):

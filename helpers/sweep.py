@@ -1,7 +1,7 @@
 """Sweeps (ranks x seeds x tasks) as independent jobs.
 
 On one machine ``run_jobs`` runs them in a pool of worker processes, one torch thread each where
-cores are few (two one-thread jobs beat one two-thread job on a 2-core CPU: see helpers.bench). The
+cores are few (two one-thread jobs beat one two-thread job on a 2-core CPU: see tools.bench). The
 run cache (``runs.Run``) keeps a sweep idempotent: rerunning it loads every finished job.
 
 Past one machine, use a real scheduler: ``write_job_files`` stores each job's config and returns one

@@ -1,4 +1,4 @@
-"""``python -m helpers.bench --quick`` runs end to end and writes its ratios. No speed thresholds:
+"""``python -m tools.bench --quick`` runs end to end and writes its ratios. No speed thresholds:
 shared CI machines are too noisy for them; the numbers are for people to read."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from helpers.paths import REPO_ROOT
 def test_bench_quick(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-m", "helpers.bench", "--quick", "--device", "cpu", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--quick", "--device", "cpu", "--out", str(out)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ours is" in proc.stdout

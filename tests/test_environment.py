@@ -58,3 +58,13 @@ def test_torch_build_follows_the_gpu_or_torch_index_url(tmp_path):
 
 def test_make_lab_opens_jupyterlab_from_the_venv():
     assert ".venv/bin/jupyter lab --notebook-dir=notebooks" in _make_dry_run("lab")
+
+
+def test_readme_lists_every_module():
+    readme = (ROOT / "README.md").read_text()
+    for path in sorted((ROOT / "helpers").glob("*.py")):
+        if path.stem != "__init__":
+            assert f"`helpers.{path.stem}`" in readme, path
+    for path in sorted((ROOT / "tools").glob("*.py")):
+        if path.stem != "__init__":
+            assert f"`{path.stem}`" in readme, path

@@ -14,7 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from helpers import bench, lora, paths, sanity
+from helpers import lora, paths, sanity
+from tools import bench
 from helpers.bases import train_base_dir, train_pretrained_dir
 from helpers.errors import DivergedError, Refused, RunStateError
 from helpers.io import atomic_write_json, atomic_write_text, finite_json, json_text

@@ -26,10 +26,10 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
 
 
 def sources() -> list[tuple[str, str]]:
-    """``(name, code)`` for every .py file under helpers/, experiments/, tests/ (this file
+    """``(name, code)`` for every .py file under helpers/, tools/, tests/ (this file
     excepted) and every notebook's code cells."""
     out = []
-    for folder in ("helpers", "experiments", "tests"):
+    for folder in ("helpers", "tools", "tests"):
         for path in sorted((REPO_ROOT / folder).rglob("*.py")):
             if path.resolve() != THIS:
                 out.append((str(path.relative_to(REPO_ROOT)), path.read_text(encoding="utf-8")))

@@ -1,7 +1,7 @@
 """Speed measurements behind the engineering choices, taken in one run on one model and one set of
 prompts, and stated as ratios so they carry over between machines better than absolute times::
 
-    python -m helpers.bench [--quick] [--out FILE] [--device cpu|cuda] [--threads N]
+    python -m tools.bench [--quick] [--out FILE] [--device cpu|cuda] [--threads N]
 
 (a) Evaluation: ``evaluation.exact_match`` (one batched teacher-forced pass) against the reference
     way: one prompt at a time through ``model.generate(do_sample=True, temperature=0.7, top_k=50,
@@ -31,17 +31,17 @@ import time
 import torch
 from tqdm import tqdm
 
-from .encoding import IGNORE, collate, encode
-from .evaluation import exact_match, greedy_exact_match
-from .io import atomic_write_json
-from .model import build_model, count_parameters, load_pretrained
-from .cli import Parser, output_file, whole
-from .training import adamw, train_step
-from .paths import BASES, RESULTS, RUNS
-from .profiles import get_profile
-from .runs import provenance
-from .tasks import HashChainConfig, HashHopConfig, config_to_dict, generate
-from .tokenizer import tokenizer_from_profile
+from helpers.encoding import IGNORE, collate, encode
+from helpers.evaluation import exact_match, greedy_exact_match
+from helpers.io import atomic_write_json
+from helpers.model import build_model, count_parameters, load_pretrained
+from helpers.cli import Parser, output_file, whole
+from helpers.training import adamw, train_step
+from helpers.paths import BASES, RESULTS, RUNS
+from helpers.profiles import get_profile
+from helpers.runs import provenance
+from helpers.tasks import HashChainConfig, HashHopConfig, config_to_dict, generate
+from helpers.tokenizer import tokenizer_from_profile
 
 # The paper code's evaluation call (one prompt at a time, sampled).
 REFERENCE_GENERATE = {"do_sample": True, "temperature": 0.7, "top_k": 50, "top_p": 0.95,
@@ -394,7 +394,7 @@ def format_table(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = Parser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, well under a minute (for tests)")
     parser.add_argument("--out", type=output_file(), default=None,
                         help="results JSON (default: results/bench.json for the full CPU run the README reports; "
