@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
+from .profiles import SEED_OFFSETS
 from .training import adamw, check_fits, load_checkpoint, save_checkpoint, schedule, train_step
 from .tasks import (MAX_SEED, ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
                     sample_hashes)
@@ -164,19 +165,21 @@ def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoin
 # ----------------------------------------------------------------------------- training
 @dataclass
 class Recipe:
-    lr: float = 1e-3
-    batch_size: int = 32
-    warmup_steps: int = 100
-    steps: int = 6000
-    recall_lines: int = 8
-    extra_queries: int = 3
-    weight_decay: float = 0.01
-    eval_every: int = 250
-    eval_n: int = 200
-    checkpoint_every: int = 250
-    seed: int = 0
-    copy_steps: int = 0          # induction warm-up (stage 1) budget; 0 skips the stage
-    copy_target: float = 0.9     # stage 1 ends once held-out copy accuracy reaches this
+    """The base fine-tune's settings; every value comes from a profile's ``base.recipe`` (with the
+    task's own overrides), never from defaults here."""
+    lr: float
+    batch_size: int
+    warmup_steps: int
+    steps: int
+    recall_lines: int
+    extra_queries: int
+    weight_decay: float
+    eval_every: int
+    eval_n: int
+    checkpoint_every: int
+    seed: int
+    copy_steps: int       # induction warm-up (stage 1) budget; 0 skips the stage
+    copy_target: float    # stage 1 ends once held-out copy accuracy reaches this
 
     def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
         for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0), ("copy_steps", 0),
@@ -202,7 +205,7 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
     if unknown:
         raise TaskConfigError(f"stop_when: points {unknown} are not evaluated (eval points: {list(eval_points)}), "
                               f"so training could never stop early on them")
-    evals = point_samples(task, eval_points, recipe.eval_n, seed=1000 + recipe.seed)
+    evals = point_samples(task, eval_points, recipe.eval_n, seed=SEED_OFFSETS["base_eval"] + recipe.seed)
     check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
     longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
                                  recipe.extra_queries)[0].shape[1] for t in (task, *curriculum))

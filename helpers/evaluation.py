@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode
+from .profiles import SEED_OFFSETS
 from .tasks import ANSWER_SEPARATOR, HashChainConfig, HashHopConfig, Sample, chance_level, generate
 
 
@@ -103,7 +104,8 @@ def point_config(task, point: int):
 def point_samples(task, points: list[int], n: int, seed: int = 0) -> dict[int, list[Sample]]:
     """``n`` held-out prompts per point. Training draws from string seeds (``"seed-step"``) or
     ``generate`` seeds below 7,000,000 + ..., so these never coincide with training batches."""
-    return {p: generate(point_config(task, p), n, seed=7_000_003 + 101 * seed + p) for p in points}
+    offset, per_seed = SEED_OFFSETS["heldout"], SEED_OFFSETS["heldout_per_seed"]
+    return {p: generate(point_config(task, p), n, seed=offset + per_seed * seed + p) for p in points}
 
 
 def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:

@@ -50,8 +50,8 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     ``method="full"`` every weight is trained instead (rank and alpha are then recorded as None).
     ``train_bases=False``: refuse (``MissingFileError``) rather than train a base that is not there yet."""
     lp = profile["lora"]
-    common = {"target_modules": lp["target_modules"], "last_n_blocks": lp["last_n_blocks"], "dropout": lp["dropout"],
-              "lr": lp["lr"], "batch_size": lp["batch_size"], "steps": lp["steps"], "warmup_steps": lp["warmup_steps"]}
+    common = {k: lp[k] for k in ("target_modules", "last_n_blocks", "dropout", "lr", "batch_size", "steps",
+                                 "warmup_steps", "samples_per_epoch", "fresh_each_epoch")}
     common.update(overrides)
     settings = []
     for rank in ranks:

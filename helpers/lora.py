@@ -21,15 +21,13 @@ from .evaluation import evaluate_points, point_config, point_samples
 from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
 from .paths import REPO_ROOT, RUNS
+from .profiles import LORA_CHECKPOINT_EVERY, SEED_OFFSETS, lora_run_defaults
 from .runs import Run, sha256_file, training_environment
 from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tensors, resume_or_set_aside, schedule,
                        train_step)
 from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate
 
-LORA_DEFAULTS = {"target_modules": ["mlp.c_proj"], "last_n_blocks": None, "rank": 8, "alpha": 4.0,
-                 "dropout": 0.0, "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30,
-                 "samples_per_epoch": 4800, "fresh_each_epoch": True, "seed": 0,
-                 "method": "lora"}  # "full": full fine-tuning of every weight (the ablation's control)
+LORA_DEFAULTS = lora_run_defaults()  # the small profile's settings; method "full" trains every weight (the control)
 METHODS = ("lora", "full")
 
 
@@ -79,7 +77,7 @@ def _task(cfg: dict):
 
 
 def _epoch_samples(task, n: int, seed: int, epoch: int):
-    return generate(task, n, seed=10_000_019 * (seed + 1) + epoch)
+    return generate(task, n, seed=SEED_OFFSETS["lora_epochs"] * (seed + 1) + epoch)
 
 
 def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
@@ -307,7 +305,7 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
             last_loss = loss.item()
             bar.update(1)
             bar.set_postfix(loss=f"{last_loss:.3f}")
-            if step % 100 == 0 and step < steps and accelerator.is_main_process:
+            if step % LORA_CHECKPOINT_EVERY == 0 and step < steps and accelerator.is_main_process:
                 _save_training_state(run.dir, trained_model, optimizer, step)
     finally:  # a run that stops (diverged, interrupted) leaves no half-drawn bar after its error
         bar.close()

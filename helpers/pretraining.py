@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -122,18 +122,19 @@ def pretraining_batch(parts: tuple, vocab: Vocab, seed: int, step: int, batch_si
 
 @dataclass
 class PretrainConfig:
-    parts: tuple = PARTS
-    steps: int = 3000
-    lr: float = 1e-3
-    batch_size: int = 32
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    target: float = 0.95   # stop once every part's held-out accuracy reaches this
-    first: str | None = "copy"  # trained alone until it reaches ``target``: the induction head forms
-    #                             in ~2,000 steps alone, and not within 2,500 when mixed with the rest
-    eval_every: int = 100
-    seed: int = 0
-    extra: dict = field(default_factory=dict)
+    """The stand-in's settings; every value comes from a profile's ``pretrain`` dict (no defaults here,
+    so sizes live in ``helpers.profiles`` only)."""
+    parts: tuple
+    steps: int
+    lr: float
+    batch_size: int
+    warmup_steps: int
+    weight_decay: float
+    target: float          # stop once every part's held-out accuracy reaches this
+    first: str | None      # trained alone until it reaches ``target``: the induction head forms in
+    #                        ~2,000 steps alone, and not within 2,500 when mixed with the rest
+    eval_every: int
+    seed: int
 
     def __post_init__(self):
         self.parts = tuple(self.parts)

@@ -14,6 +14,19 @@ import json
 
 from .tasks import PAPER_ALPHABET, TaskConfigError
 
+# Seed streams: every random draw that is not a profile's own ``seed`` is one of these offsets plus a
+# seed, so the streams never coincide (held-out prompts never equal a training batch). Changing one
+# changes every number downstream; they are not per-profile.
+SEED_OFFSETS = {
+    "heldout": 7_000_003,        # evaluation prompts: 7,000,003 + 101 * seed + point (helpers.evaluation)
+    "heldout_per_seed": 101,
+    "lora_epochs": 10_000_019,   # LoRA training samples: 10,000,019 * (seed + 1) + epoch (helpers.lora)
+    "base_eval": 1000,           # a base's learning-curve prompts: point_samples(seed=1000 + recipe.seed)
+}
+# How often an unfinished LoRA run saves its state (steps). It never changes a result, so it is not
+# part of a run's identity.
+LORA_CHECKPOINT_EVERY = 100
+
 # Hashes for the from-scratch profiles: 2 characters from 8 letters = 64 possible hashes, each one
 # token. A from-scratch GPT-2 forms its lookup circuit far faster with one token per hash and a
 # small hash vocabulary (see notebook 02); the prompt text keeps the paper's format.
@@ -67,8 +80,13 @@ _SMALL = {
         "target_modules": ["mlp.c_proj"], "last_n_blocks": None,
         "ranks": [4, 16, 64], "alpha_ratio": 0.5, "dropout": 0.0,
         "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30, "seeds": [0, 1, 2],
+        # fresh samples every epoch (the reference draws each epoch's 15,000 anew); 600 steps x 32 = 4 epochs here
+        "samples_per_epoch": 4800, "fresh_each_epoch": True,
     },
     "eval": {"n_per_point": 500, "batch_size": 256},
+    # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
+    # and the first of its seeds (each check takes the next one)
+    "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
     # Every ablation cell trains as long as notebook 03's runs (lora.steps), so cells shared with
     # notebook 03 (alpha = rank/2 on mlp.c_proj of every block) come from the run cache.
     "ablations": {"ranks": [4, 16, 64], "fixed_alpha": None, "seeds": [0], "module_rank": 16,
@@ -115,7 +133,7 @@ _PAPER["lora"].update({
     "reasoning": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [4]},
     "eval_hops": list(range(1, 16)), "eval_shortest": [2, 3, 4, 5, 6, 7],
     "ranks": [8, 16, 32, 64, 128, 256], "lr": 3e-5, "batch_size": 16,
-    "steps": 15000 // 16 * 3, "warmup_steps": 100,
+    "steps": 15000 // 16 * 3, "warmup_steps": 100, "samples_per_epoch": 15000,
 })
 _PAPER["eval"].update({"n_per_point": 1000})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "seeds": [0, 1, 2],
@@ -192,3 +210,12 @@ def get_profile(name: str, overrides: dict | str | None = None) -> dict:
     profile["name"] = name
     profile["overrides"] = copy.deepcopy(overrides)
     return profile
+
+
+def lora_run_defaults() -> dict:
+    """Defaults of a single LoRA run config (``helpers.lora.lora_run_config``): the ``small`` profile's
+    LoRA settings, plus the per-run values a grid sets (rank, alpha, seed, method)."""
+    lp = _SMALL["lora"]
+    keys = ("target_modules", "last_n_blocks", "dropout", "lr", "batch_size", "steps", "warmup_steps",
+            "samples_per_epoch", "fresh_each_epoch")
+    return {**{k: copy.deepcopy(lp[k]) for k in keys}, "rank": 8, "alpha": 4.0, "seed": 0, "method": "lora"}

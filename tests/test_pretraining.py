@@ -6,6 +6,7 @@ import pytest
 
 from helpers.base_training import hash_token_ids, training_batch
 from helpers.encoding import IGNORE
+from helpers.profiles import get_profile
 from helpers.pretraining import MAX_LENGTH, PARTS, PretrainConfig, Vocab, pretraining_batch, pretraining_sequence
 from helpers.tasks import HashHopConfig, TaskConfigError
 from helpers.tokenizer import build_tokenizer
@@ -78,7 +79,7 @@ def test_batches_are_seeded_per_step():
                                  {"first": "recall", "parts": ["copy"]}, {"target": 1.5}, {"batch_size": 0}])
 def test_bad_settings_name_the_key(bad):
     with pytest.raises(TaskConfigError, match="pretrain."):
-        PretrainConfig(**bad)
+        PretrainConfig(**dict(get_profile("small")["pretrain"], **bad))
 
 
 def test_replay_rows_come_from_the_mixture_and_curriculum_keeps_old_batches():
