@@ -39,3 +39,16 @@ def results_path(profile, name: str) -> Path:
     folder = RESULTS / output_name(profile)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+def repo_relative(path) -> str:
+    """``path`` as results files store it: relative to the repository, or ``runs/...`` for anything in
+    the run cache wherever ``REPRO_RUNS`` puts it, so no stored result holds a machine's path."""
+    path = Path(path).resolve()
+    for root, prefix in ((RUNS.resolve(), "runs"), (REPO_ROOT, None)):
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        return f"{prefix}/{rel}" if prefix else rel
+    return str(path)

@@ -7,8 +7,18 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from .paths import figure_path
+
 sns.set_theme(style="whitegrid", context="notebook")
 
+
+
+def save_figure(fig, profile, name: str):
+    """Save ``fig`` as ``figures/<profile's output folder>/<name>`` (PNG at 120 dpi, tight box), the one
+    way every notebook saves a figure; returns the path."""
+    path = figure_path(profile, name)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
 
 def _mean_by(rows: list[dict], key: str, field: str) -> tuple[list, list]:
     groups = defaultdict(list)

@@ -66,3 +66,22 @@ def control_adapter(config: dict, trained_adapter_dir: str, out_dir: Path, seed:
             a_change[key.split(".lora_A")[0]] = ((trained[key] - param).norm() / param.norm()).item()
     peft_model.save_pretrained(out_dir)
     return a_change
+
+
+def ratio_verdict(rows: list[dict]) -> str:
+    """The paper's claim (reasoning's rank 2-3x lower: the reasoning/planning ratio in [1/3, 1/2]) on
+    ratio rows with 95% intervals: ``reproduced`` if every interval lies at or below 1/2, ``not
+    reproduced`` if every one lies above it, else (or with fewer than 2 seeds) ``inconclusive``.
+
+    >>> ratio_verdict([{"n": 3, "low": 0.2, "high": 0.45}]), ratio_verdict([{"n": 3, "low": 0.6, "high": 0.9}])
+    ('reproduced', 'not reproduced')
+    >>> ratio_verdict([{"n": 1, "low": 0.2, "high": 0.3}])
+    'inconclusive'
+    """
+    if not rows or any(r["n"] < 2 for r in rows):
+        return "inconclusive"
+    if all(r["high"] <= 0.5 for r in rows):
+        return "reproduced"
+    if all(r["low"] > 0.5 for r in rows):
+        return "not reproduced"
+    return "inconclusive"

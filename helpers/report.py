@@ -11,6 +11,7 @@ import re
 import sys
 
 from .errors import Refused
+from .rank_study import ratio_verdict
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -189,9 +190,7 @@ def claims(profile: str) -> list[dict]:
         for m, label in (("entropy_rank", "entropy effective rank"), ("energy_90", "90%-energy rank")):
             rows = [r for r in rank["ratios"] if r["measure"] == m]
             if rows:
-                inside = all(r["high"] <= 0.5 for r in rows)
-                above = all(r["low"] > 0.5 for r in rows)
-                verdict = "reproduced" if inside else "not reproduced" if above else "inconclusive"
+                verdict = ratio_verdict(rows)
                 out.append({"claim": f"same claim, {label} (not in the paper)", "paper": "-",
                             "ours": "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows),
                             "verdict": verdict if not gate else "untestable here"})
