@@ -27,16 +27,22 @@ def output_name(profile) -> str:
     return f"{profile['name']}-custom-{config_hash(overrides)[:8]}"
 
 
+# Where notebooks write figures and results: the repository, unless REPRO_OUTPUTS names another root
+# (CI executes notebooks 01-02 in the small profile with it set, so make test never rewrites the
+# committed files). Committed inputs (e.g. the pretraining ablation's results) are read from RESULTS.
+OUTPUTS = Path(os.environ.get("REPRO_OUTPUTS") or REPO_ROOT)
+
+
 def figure_path(profile, name: str) -> Path:
     """``figures/<output_name(profile)>/<name>``; ``profile`` is a profile dict (or a profile name)."""
-    folder = FIGURES / output_name(profile)
+    folder = OUTPUTS / "figures" / output_name(profile)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
 
 def results_path(profile, name: str) -> Path:
     """``results/<output_name(profile)>/<name>``; ``profile`` is a profile dict (or a profile name)."""
-    folder = RESULTS / output_name(profile)
+    folder = OUTPUTS / "results" / output_name(profile)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 

@@ -206,7 +206,7 @@ def test_bench_quick_does_not_replace_the_committed_result(tmp_path, monkeypatch
 def test_a_subset_of_pretraining_arms_does_not_replace_the_table(tmp_path, monkeypatch):
     from helpers import pretrain_ablation
     monkeypatch.setattr(pretrain_ablation, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(paths, "OUTPUTS", tmp_path)
     monkeypatch.setattr(pretrain_ablation, "run_arm", lambda profile, parts, progress: {"base_curve": [{"accuracy": {}}]})
     assert pretrain_ablation.main(["--profile", "smoke", "--arms", "copy"]) == 0
     assert strict_json(tmp_path / "runs" / "pretrain_ablation" / "smoke-copy.json")["arms"].keys() == {"copy"}
@@ -216,8 +216,7 @@ def test_a_subset_of_pretraining_arms_does_not_replace_the_table(tmp_path, monke
 
 
 def test_overrides_write_to_their_own_folder_and_are_recorded(tmp_path, monkeypatch):
-    monkeypatch.setattr(paths, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(paths, "FIGURES", tmp_path / "figures")
+    monkeypatch.setattr(paths, "OUTPUTS", tmp_path)
     plain, custom = get_profile("smoke"), get_profile("smoke", '{"lora": {"ranks": [2]}}')
     assert paths.output_name(plain) == "smoke" and paths.output_name("smoke") == "smoke"
     assert paths.output_name(custom).startswith("smoke-custom-")
