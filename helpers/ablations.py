@@ -10,7 +10,8 @@ interval across seeds.
 """
 from __future__ import annotations
 
-from .experiments import KINDS, mean_accuracy, run_configs, seed_interval
+from .experiments import KINDS, mean_accuracy, run_configs
+from .stats import seed_interval
 
 
 def design(profile: dict, train_bases: bool = True) -> list[dict]:

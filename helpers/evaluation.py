@@ -7,7 +7,6 @@ prefix). So one batched teacher-forced forward pass gives exactly greedy decodin
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import torch
@@ -15,6 +14,7 @@ from tqdm import tqdm
 
 from .encoding import IGNORE, collate, encode
 from .profiles import SEED_OFFSETS
+from .stats import wilson_interval
 from .tasks import ANSWER_SEPARATOR, HashChainConfig, HashHopConfig, Sample, chance_level, generate
 
 
@@ -65,18 +65,6 @@ def greedy_exact_match(model, tokenizer, samples: list[Sample]) -> list[bool]:
             verdicts[i] = row == answer
     model.train(was_training)
     return verdicts
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a binomial proportion (sound at 0 and 1, unlike the normal one)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # clamp: at p = 0 or 1 rounding can put the bound a hair on the wrong side of p
-    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
 def accuracy_table(samples: list[Sample], verdicts: list[bool], key: str) -> list[dict]:

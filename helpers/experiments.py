@@ -10,6 +10,7 @@ from pathlib import Path
 from .bases import get_base
 from .encoding import check_tokenizer_covers
 from .evaluation import evaluate_points
+from .stats import seed_interval, wilson_interval
 from .model import load_pretrained
 from .runs import sha256_file
 from .tasks import TaskConfigError, config_from_dict
@@ -75,27 +76,10 @@ def evaluate_base(profile: dict, kind: str) -> list[dict]:
     return evaluate_points(model, tokenizer, task, eval_points(profile, kind), profile["eval"]["n_per_point"])
 
 
-# Student's t 97.5% quantiles for 1..30 degrees of freedom (n seeds -> n - 1 degrees).
-T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-
-
 def mean_accuracy(result: dict) -> float:
     """A run's accuracy averaged over its evaluation points (each point weighs the same)."""
     rows = result["accuracy"]
     return sum(r["accuracy"] for r in rows) / len(rows)
-
-
-def seed_interval(values: list[float]) -> dict:
-    """Mean and 95% t-interval across seeds (n < 2: no interval)."""
-    from statistics import mean, stdev
-    n = len(values)
-    m = mean(values)
-    if n < 2:
-        return {"mean": m, "low": m, "high": m, "n": n, "values": values}
-    t = T_975[n - 2] if n - 2 < len(T_975) else 1.96
-    half = t * stdev(values) / n ** 0.5
-    return {"mean": m, "low": m - half, "high": m + half, "n": n, "values": values}
 
 
 # ----------------------------------------------------------------------------- did it learn the ability?
@@ -125,7 +109,6 @@ def diagnose(kind: str, answers: dict, base: dict, trained: list[int]) -> dict:
     prompts; plus the ability criteria (``helpers.criteria``) over the trained points."""
     from . import criteria
     from .diagnostics import category_shares, hop_agnostic, modal_position, position_histogram, random_chain_end
-    from .evaluation import wilson_interval
     from .stats import mcnemar
     rows = []
     for point, got in answers.items():

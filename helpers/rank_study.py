@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from .experiments import seed_interval
+from .stats import seed_interval
 from .lora import _resolve, add_lora
 from .model import load_pretrained
 from .rank import analyze_adapter, summarize

@@ -10,7 +10,8 @@ import torch
 
 from helpers.base_training import training_batch
 from helpers.encoding import IGNORE, collate, encode
-from helpers.evaluation import accuracy_table, exact_match, greedy_exact_match, wilson_interval
+from helpers.evaluation import accuracy_table, exact_match, greedy_exact_match
+from helpers.stats import wilson_interval
 from helpers.model import build_model
 from helpers.tasks import HashHopConfig, Sample, generate
 from helpers.tokenizer import build_tokenizer
