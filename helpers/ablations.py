@@ -14,8 +14,8 @@ from .experiments import KINDS, mean_accuracy, run_configs
 from .stats import seed_interval
 
 
-def design(profile: dict, train_bases: bool = True) -> list[dict]:
-    """The grid's cells; ``train_bases=False`` refuses to train a missing base (job files only)."""
+def design(profile: dict, train_bases: bool = False) -> list[dict]:
+    """The grid's cells; pure unless ``train_bases`` (a missing base is refused, not trained)."""
     ab = profile["ablations"]
     ranks, seeds, r0 = ab["ranks"], ab["seeds"], ab["module_rank"]
     cells = []

@@ -217,7 +217,8 @@ def get_base(task: str, profile: dict, progress: bool = True, train: bool = True
         if run.finished() is None:
             if not train:
                 raise MissingFileError(f"base: the {task} base of profile {profile['name']!r} is not trained yet "
-                                       f"(base_source 'train'); train it first (notebook 02, or add --train-bases)")
+                                       f"(base_source 'train'); train it first: run notebook 02, or `python -m helpers.sweep "
+                                       f"--profile {profile['name']} --jobs-dir DIR --train-bases`")
             info = train_base_dir(task, profile, out, progress, checkpoint_dir=run.dir / "checkpoint")
             run.finish({"curve": info["curve"], "copy_curve": info["copy_curve"]}, files=["model/model.safetensors"])
         return out

@@ -46,10 +46,11 @@ def base_fingerprint(base) -> str:
 
 
 def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], alpha: float | None = None,
-                eval_n: int | None = None, train_bases: bool = True, **overrides) -> list[dict]:
+                eval_n: int | None = None, train_bases: bool = False, **overrides) -> list[dict]:
     """One LoRA run config per (rank, seed); alpha is ``alpha_ratio * rank`` unless fixed. With
     ``method="full"`` every weight is trained instead (rank and alpha are then recorded as None).
-    ``train_bases=False``: refuse (``MissingFileError``) rather than train a base that is not there yet."""
+    Building configs never trains a model: a base that is not there yet is refused (``MissingFileError``)
+    unless ``train_bases=True`` (notebook 02 trains the bases of a ``base_source: "train"`` profile)."""
     lp = profile["lora"]
     common = {k: lp[k] for k in ("target_modules", "last_n_blocks", "dropout", "lr", "batch_size", "steps",
                                  "warmup_steps", "samples_per_epoch", "fresh_each_epoch")}
