@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= small
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: figures test test-fast bases bench sanity clean-runs lab
+.PHONY: figures test test-fast bases bench sanity clean-runs lab dryrun
 
 # Which torch build to install. Default: no NVIDIA GPU here (no nvidia-smi) -> the CPU build from
 # PyTorch's CPU index (a few hundred MB, no CUDA libraries); a GPU -> PyPI's default build (CUDA on
@@ -55,6 +55,10 @@ test-fast: $(VENV)/.installed
 # Retrain the committed base models from scratch (same code, config and seed: same weights on CPU).
 bases: $(VENV)/.installed
 	$(PY) -m helpers.bases --profile $(PROFILE) --retrain
+
+# Every stage at the profile's real shapes for a few steps (the paper profile: about a minute on a 2-core CPU).
+dryrun: $(VENV)/.installed
+	$(PY) -m helpers.dryrun --profile $(PROFILE)
 
 bench: $(VENV)/.installed
 	$(PY) -m tools.bench
