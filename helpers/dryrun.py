@@ -138,11 +138,27 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=whole(2), default=2, help="steps per training stage (>= 2; default 2)")
     parser.add_argument("--batch", type=whole(1), default=2, help="batch size of the dry run (default 2)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda if available")
+    parser.add_argument("--record", action="store_true",
+                        help="also store the timings as results/<profile>/dryrun.json (the README's cost table shows "
+                             "them); without it nothing is written outside a temporary folder")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     start = time.perf_counter()
-    parser.run(dry_run, profile, args.steps, args.batch, args.device)
-    print(f"dry run of profile {args.profile!r}: every stage ran in {time.perf_counter() - start:.0f} s")
+    rows = parser.run(dry_run, profile, args.steps, args.batch, args.device)
+    seconds = time.perf_counter() - start
+    print(f"dry run of profile {args.profile!r}: every stage ran in {seconds:.0f} s")
+    if args.record:
+        import os
+
+        import torch as _torch
+
+        from .runs import save_results
+        saved = save_results(profile, "dryrun.json", {
+            "steps": args.steps, "batch": args.batch, "seconds": round(seconds, 1), "stages": rows,
+            "machine": {"nproc": os.cpu_count(), "torch_threads": _torch.get_num_threads(),
+                        "device": args.device or ("cuda" if _torch.cuda.is_available() else "cpu"),
+                        "loadavg": [round(x, 2) for x in os.getloadavg()]}})
+        print(f"wrote {saved}")
     return 0
 
 
