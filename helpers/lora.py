@@ -329,7 +329,9 @@ def load_adapter(base_dir: str, adapter_dir: str):
 
 
 def main(argv=None) -> int:
-    """``python -m helpers.lora --config FILE``: run one job written by ``helpers.sweep.write_job_files``.
+    """``python -m helpers.lora --config FILE``: run one job written by ``helpers.sweep.write_job_files``;
+    ``torchrun --nproc_per_node N -m helpers.lora --config FILE`` (or ``accelerate launch``) runs it data-parallel
+    over N processes (GPUs, or CPU processes with gloo), each taking its share of every batch.
     Every check (the config, the base, its checksum, the tokenizer, the rank against the layer) runs
     before training; any refusal, and a run that diverges, is one line on stderr with exit status 2."""
     import json
@@ -347,8 +349,9 @@ def main(argv=None) -> int:
         result = train_lora_run(config)
     except Refused as err:
         parser.error(f"--config {args.config}: {err}")
-    print(json.dumps(finite_json({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"],
-                                  "cached": result["cached"]}), allow_nan=False))
+    if "accuracy" in result:  # under torchrun / accelerate launch only the main process reports
+        print(json.dumps(finite_json({"accuracy": result["accuracy"], "adapter_dir": result["adapter_dir"],
+                                      "cached": result["cached"]}), allow_nan=False))
     return 0
 
 

@@ -48,9 +48,16 @@ def sha256_file(path: Path) -> str:
 def training_environment() -> dict:
     """What besides the config decides a trained run's bytes: torch's CPU thread count (matrix products
     split their sums by thread, so 1 and 2 threads give weights that differ in the last bits). It is
-    part of a training run's identity: a run cached with 2 threads is not reused by a 1-thread process."""
+    part of a training run's identity: a run cached with 2 threads is not reused by a 1-thread process.
+    So is the number of data-parallel processes when there are several (``torchrun``)."""
+    import os
+
     import torch
-    return {"torch_threads": torch.get_num_threads()}
+    env = {"torch_threads": torch.get_num_threads()}
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
+    if world > 1:  # data-parallel over several processes averages gradients differently: another run
+        env["processes"] = world
+    return env
 
 
 def set_aside(folder: Path, names, err: Exception) -> Path:
