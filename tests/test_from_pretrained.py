@@ -1,0 +1,49 @@
+"""The paper's own path, from pretrained weights: a GPT-2 saved with ``save_pretrained`` (here a tiny
+one with a byte-level BPE tokenizer like GPT-2's, built in a temporary folder, since no hub is
+reachable) named by ``base_source`` is loaded with ``from_pretrained``, its tokenizer covers the tasks,
+and LoRA runs and base evaluation work on it."""
+import pytest
+from tokenizers import ByteLevelBPETokenizer
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+from helpers import experiments
+from helpers.encoding import check_tokenizer_covers
+from helpers.lora import train_lora_run
+from helpers.model import load_pretrained
+from helpers.profiles import get_profile
+from helpers.tasks import config_from_dict, generate
+
+
+@pytest.fixture(scope="module")
+def gpt2_like(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    profile = get_profile("smoke")
+    corpus = [s.prompt + " " + s.answer for kind in ("planning", "reasoning")
+              for s in generate(config_from_dict(experiments.task_dict(profile, kind)), 50, seed=0)]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=400, special_tokens=["<|endoftext|>"])
+    tokenizer = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                                  unk_token="<|endoftext|>")
+    tokenizer.save_pretrained(folder)  # no pad token, as GPT-2's
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=2, n_embd=32, n_head=2, n_positions=512,
+                                       bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id))
+    model.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def test_gpt2_weights_load_and_cover_the_tasks(gpt2_like):
+    model, tokenizer = load_pretrained(gpt2_like)
+    assert tokenizer.pad_token == tokenizer.eos_token  # GPT-2 has none; padding is never scored
+    profile = get_profile("smoke")
+    for kind in ("planning", "reasoning"):
+        check_tokenizer_covers(tokenizer, config_from_dict(experiments.task_dict(profile, kind)), what="GPT-2 BPE")
+
+
+def test_lora_and_base_evaluation_on_pretrained_weights(gpt2_like, tmp_path):
+    profile = get_profile("smoke", {"base_source": str(gpt2_like)})
+    configs = experiments.run_configs(profile, "planning", [2], [0], eval_n=4, steps=3)
+    assert configs[0]["base"] == str(gpt2_like) and len(configs[0]["base_checksum"]) == 64
+    result = train_lora_run(configs[0], root=tmp_path, progress=False)
+    assert [r["hops"] for r in result["accuracy"]] == profile["lora"]["eval_hops"]
+    rows = experiments.evaluate_base(profile, "planning")
+    assert [r["hops"] for r in rows] == profile["lora"]["eval_hops"]
