@@ -232,7 +232,7 @@ def cost_text(profile: str = "paper") -> str:
     dry = _load(profile, "dryrun.json")
     if dry:
         rows = [r for r in dry["stages"] if r["seconds_per_step"] is not None]
-        text += (f"\n\nMeasured by the dry run (`make dryrun PROFILE={profile}`, batch {dry['batch']}, "
+        text += (f"\n\nMeasured by the dry run (`python -m helpers.dryrun --profile {profile} --record`, batch {dry['batch']}, "
                  f"{dry['machine']['device']}, {dry['machine']['torch_threads']} thread(s) of {dry['machine']['nproc']} "
                  f"cores, load average {dry['machine']['loadavg'][0]}): "
                  + "; ".join(f"{r['stage']} {r['seconds_per_step']:.2f} s/step" for r in rows)
