@@ -20,6 +20,7 @@ import torch
 
 from .base_training import Recipe, hash_token_ids, train_base
 from .cli import Parser
+from .training import torch_threads
 from .io import atomic_write_json
 from .model import build_model
 from .paths import RUNS, results_path
@@ -79,11 +80,11 @@ def main(argv=None) -> int:
                              "each); without it a subset of the arms is written under runs/pretrain_ablation/")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
-    torch.set_num_threads(1)
     out = {"profile": args.profile, "task": "hashhop", "settings": profile["pretrain_ablation"], "arms": {}}
-    for arm in args.arms:
-        out["arms"][arm] = parser.run(run_arm, profile, ARMS[arm], progress=True)
-        print(f"{arm}: final {out['arms'][arm]['base_curve'][-1]['accuracy']}", flush=True)
+    with torch_threads(1):  # one core per arm; restored after, since notebook 02 calls this in its kernel
+        for arm in args.arms:
+            out["arms"][arm] = parser.run(run_arm, profile, ARMS[arm], progress=True)
+            print(f"{arm}: final {out['arms'][arm]['base_curve'][-1]['accuracy']}", flush=True)
     path = results_path(args.profile, "02_pretrain_ablation.json")
     if set(args.arms) != set(ARMS) and not args.update:  # a partial run never replaces the whole table
         path = RUNS / "pretrain_ablation" / f"{args.profile}-{'_'.join(a.replace('+', '-') for a in args.arms)}.json"

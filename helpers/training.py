@@ -13,7 +13,7 @@ state in safetensors, and the check that sequences fit the model's positions.
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -27,6 +27,19 @@ from .tasks import TaskConfigError
 BETAS = (0.9, 0.98)  # AdamW's betas everywhere (0.98: faster-moving second moments for short runs)
 CLIP = 1.0           # gradient-norm clipping
 SCHEDULES = ("cosine", "linear", "constant")
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch threads and restore the previous count afterwards: the count is
+    part of a training run's identity (``runs.training_environment``), so a call made inside a notebook
+    must not leave it changed for the cells after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:

@@ -208,7 +208,13 @@ def test_a_subset_of_pretraining_arms_does_not_replace_the_table(tmp_path, monke
     monkeypatch.setattr(pretrain_ablation, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(paths, "OUTPUTS", tmp_path)
     monkeypatch.setattr(pretrain_ablation, "run_arm", lambda profile, parts, progress: {"base_curve": [{"accuracy": {}}]})
-    assert pretrain_ablation.main(["--profile", "smoke", "--arms", "copy"]) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert pretrain_ablation.main(["--profile", "smoke", "--arms", "copy"]) == 0
+        assert torch.get_num_threads() == 2  # restored: later cells of notebook 02 find the runs they made
+    finally:
+        torch.set_num_threads(threads)
     assert strict_json(tmp_path / "runs" / "pretrain_ablation" / "smoke-copy.json")["arms"].keys() == {"copy"}
     assert not (tmp_path / "results" / "smoke" / "02_pretrain_ablation.json").exists()
     assert pretrain_ablation.main(["--profile", "smoke", "--arms", "none", "--update"]) == 0  # explicit: merged in place
