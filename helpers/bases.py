@@ -202,6 +202,18 @@ def verify_base(path: Path) -> dict:
     return info
 
 
+def _trained_elsewhere(run: Run) -> dict | None:
+    """The environment of a finished run with ``run``'s config but another environment, if any."""
+    for result_file in sorted(run.dir.parent.glob("*/result.json")):
+        try:
+            result = read_json(result_file)
+        except (OSError, ValueError):
+            continue
+        if result.get("config") == json.loads(json.dumps(run.config)) and result.get("environment") != run.environment:
+            return result.get("environment")
+    return None
+
+
 def get_base(task: str, profile: dict, progress: bool = True, train: bool = True) -> Path | str:
     """The base model of ``task`` (a directory or hub id) as ``profile["base_source"]`` says; with
     ``train=False`` a base that would have to be trained first is refused instead (e.g. when only
@@ -216,6 +228,12 @@ def get_base(task: str, profile: dict, progress: bool = True, train: bool = True
         out = run.dir / "model"
         if run.finished() is None:
             if not train:
+                other = _trained_elsewhere(run)
+                if other:
+                    raise MissingFileError(f"base: the {task} base of profile {profile['name']!r} was trained with "
+                                           f"{other} (this process: {run.environment}); a run's identity includes the "
+                                           f"thread count, so use the same (OMP_NUM_THREADS / torch.set_num_threads) or "
+                                           f"train it again")
                 raise MissingFileError(f"base: the {task} base of profile {profile['name']!r} is not trained yet "
                                        f"(base_source 'train'); train it first: run notebook 02, or `python -m helpers.sweep "
                                        f"--profile {profile['name']} --jobs-dir DIR --train-bases`")

@@ -267,3 +267,18 @@ def test_refusals_share_one_base_class():
     from helpers.tasks import TaskConfigError
     for error in (TaskConfigError, AdapterError, DivergedError, RunStateError):
         assert issubclass(error, Refused)
+
+
+def test_a_base_trained_with_another_thread_count_is_named(tmp_path, monkeypatch):
+    from helpers import bases
+    monkeypatch.setattr(bases, "RUNS", tmp_path / "runs")
+    profile = get_profile("smoke")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        bases.get_base("hashhop", profile, progress=False)  # trains it (base_source 'train')
+        torch.set_num_threads(2)
+        with pytest.raises(Refused, match=r"was trained with \{'torch_threads': 1\} \(this process: \{'torch_threads': 2\}\)"):
+            bases.get_base("hashhop", profile, progress=False, train=False)
+    finally:
+        torch.set_num_threads(threads)
