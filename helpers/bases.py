@@ -79,7 +79,9 @@ def base_config(task: str, profile: dict) -> dict:
               "stop_when": profile["base"][task]["stop_when"]}
     if profile["base"][task].get("curriculum"):
         config["curriculum"] = profile["base"][task]["curriculum"]
-    if uses_pretraining(profile):
+    if profile.get("base_init"):  # fine-tuned from given weights: they, not the stand-in, are the start
+        config["base_init"] = profile["base_init"]
+    elif uses_pretraining(profile):
         config["pretrain"] = profile["pretrain"]
     return config
 
@@ -144,9 +146,12 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     ``"stopped_at_time_limit": true`` in its info (a time-boxed base, as the budget asks)."""
     config = base_config(task, profile)
     recipe = Recipe(**config["recipe"])
-    tokenizer = tokenizer_from_profile(profile["tokenizer"])
     start = time.time()
     task_config, easier = base_task(task, profile), curriculum(task, profile)
+    if config.get("base_init"):
+        return _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, out_dir, progress,
+                                     checkpoint_dir, time_limit_s, keep_at_limit, start)
+    tokenizer = tokenizer_from_profile(profile["tokenizer"])
     model = build_model(profile["model"], tokenizer, seed=recipe.seed)
     # everything that would fail mid-run is refused here, before the stand-in (or anything) trains
     check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
@@ -183,6 +188,29 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
         "config": config, "seed": recipe.seed, "curve": log, "copy_curve": copy_log,
         "train_seconds": copy_seconds + log[-1]["seconds"], "this_session_seconds": round(time.time() - start, 1),
         "stopped_at_time_limit": not finished})
+
+
+def _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, out_dir, progress, checkpoint_dir,
+                          time_limit_s, keep_at_limit, start) -> dict | None:
+    """The paper's own path: pretrained weights (``base_init``, e.g. GPT-2) fully fine-tuned on the base
+    task with the profile's recipe, in their own tokenizer; refused before training if they cannot be
+    loaded or their tokenizer cannot encode the task one-to-one."""
+    from .encoding import check_tokenizer_covers
+    from .model import load_pretrained
+    try:
+        model, tokenizer = load_pretrained(config["base_init"])
+    except (OSError, ValueError) as err:
+        raise TaskConfigError(f"base_init: cannot load {config['base_init']!r} as a model "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    check_tokenizer_covers(tokenizer, task_config, what=f"base_init {config['base_init']}")
+    check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
+    log, finished = train_base(model, tokenizer, task_config, recipe, config["eval_points"], checkpoint_dir=checkpoint_dir,
+                               progress=progress, time_limit_s=time_limit_s, stop_when=config["stop_when"], curriculum=easier)
+    if not finished and not keep_at_limit:
+        return None
+    return _save_model_dir(model, tokenizer, out_dir, {
+        "config": config, "seed": recipe.seed, "curve": log, "copy_curve": [], "train_seconds": log[-1]["seconds"],
+        "this_session_seconds": round(time.time() - start, 1), "stopped_at_time_limit": not finished})
 
 
 def verify_base(path: Path) -> dict:

@@ -41,6 +41,10 @@ _SMALL = {
     # Where the notebooks' base models come from: "committed" loads models/<task>-<profile>,
     # "train" trains them with the recipe below, anything else is a from_pretrained id or directory.
     "base_source": "committed",
+    # With base_source "train": what the base fine-tune starts from. None: the pretraining stand-in below
+    # (from scratch); a from_pretrained directory or id (e.g. GPT-2 weights): the paper's own path, those
+    # weights fully fine-tuned on the base task with the recipe below (their own tokenizer; no stand-in).
+    "base_init": None,
     # The stand-in for GPT-2's pretraining (helpers.pretraining): task-agnostic copy, key-value recall,
     # indexing and counting, trained once and shared by both bases, as one GPT-2 is shared in the paper.
     "pretrain": {"parts": ["copy", "recall", "index", "count"], "first": "copy", "steps": 5000, "lr": 1e-3,
@@ -167,7 +171,7 @@ def _check_type(default, value, where: str) -> None:
 
 
 # Settings that may be None ("off"/"all"), with an example of the type they hold otherwise.
-NULLABLE = {"fixed_alpha": 1.0, "last_n_blocks": 1, "shortest": 1}
+NULLABLE = {"fixed_alpha": 1.0, "last_n_blocks": 1, "shortest": 1, "base_init": "gpt2"}
 
 
 def _merge(base: dict, overrides: dict, where: str) -> dict:

@@ -47,3 +47,30 @@ def test_lora_and_base_evaluation_on_pretrained_weights(gpt2_like, tmp_path):
     assert [r["hops"] for r in result["accuracy"]] == profile["lora"]["eval_hops"]
     rows = experiments.evaluate_base(profile, "planning")
     assert [r["hops"] for r in rows] == profile["lora"]["eval_hops"]
+
+
+def test_the_papers_path_fine_tunes_pretrained_weights_on_the_base_task(gpt2_like, tmp_path, monkeypatch):
+    """base_source "train" with base_init = GPT-2 weights: those weights fully fine-tuned on the base task
+    (no stand-in), saved with their own tokenizer, then usable as the LoRA base."""
+    from helpers import bases
+    from helpers.io import read_json
+    monkeypatch.setattr(bases, "RUNS", tmp_path / "runs")
+    profile = get_profile("smoke", {"base_source": "train", "base_init": str(gpt2_like),
+                                    "base": {"recipe": {"steps": 6, "eval_every": 3, "checkpoint_every": 3}}})
+    base = bases.get_base("hashhop", profile, progress=False)
+    info = read_json(base / "base_info.json")
+    assert info["config"]["base_init"] == str(gpt2_like) and "pretrain" not in info["config"]
+    assert [p["step"] for p in info["curve"]] == [3, 6]
+    model, tokenizer = load_pretrained(base)
+    assert len(tokenizer) == len(load_pretrained(gpt2_like)[1])  # the weights' own BPE tokenizer, not the hash one
+    configs = experiments.run_configs(profile, "planning", [2], [0], eval_n=4, steps=2)
+    assert train_lora_run(configs[0], root=tmp_path / "lora", progress=False)["accuracy"]
+
+
+def test_base_init_that_cannot_load_is_refused_before_training(tmp_path):
+    from helpers.bases import train_base_dir
+    from helpers.tasks import TaskConfigError
+    profile = get_profile("smoke", {"base_source": "train", "base_init": str(tmp_path / "no-weights")})
+    with pytest.raises(TaskConfigError, match="base_init: cannot load"):
+        train_base_dir("hashhop", profile, tmp_path / "model", progress=False, runs_root=tmp_path / "runs")
+    assert not (tmp_path / "model").exists()
