@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .encoding import IGNORE, collate, encode, encode_segments
 from .evaluation import exact_match, point_samples
 from .profiles import SEED_OFFSETS
-from .training import adamw, check_fits, load_checkpoint, save_checkpoint, schedule, train_step
+from .training import adamw, check_fits, resume, save_checkpoint, schedule, train_step
 from .tasks import (MAX_SEED, ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskConfigError, hashchain_sample, hashhop_sample,
                     sample_hashes)
 
@@ -131,13 +131,9 @@ def train_copy(model, vocab: list[int], recipe: "Recipe", pad_id: int, checkpoin
     """Stage 1: train on the copy task until held-out copy accuracy reaches ``recipe.copy_target`` or
     ``recipe.copy_steps`` pass (constant lr after warm-up). Resumable; a finished stage is skipped."""
     optimizer = adamw(model.parameters(), recipe.lr, recipe.weight_decay)
-    step, log = 0, []
-    if checkpoint_dir is not None:
-        resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
-        if resumed:
-            step, log = resumed
-            if log and log[-1].get("finished"):
-                return log
+    step, log = resume(checkpoint_dir, model, optimizer)
+    if log and log[-1].get("finished"):
+        return log
     start, elapsed0 = time.time(), (log[-1]["seconds"] if log else 0.0)
     model.train()
     bar = tqdm(total=recipe.copy_steps, initial=step, desc="copy warm-up", disable=not progress)
@@ -223,11 +219,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     a checkpoint. ``stop_when`` (e.g. ``{1: 0.95, 2: 0.8}``) finishes training early once every listed
     point reaches its accuracy; ``time_limit_s`` pauses it (resumable, not finished)."""
     optimizer = adamw(model.parameters(), recipe.lr, recipe.weight_decay)
-    step, log = 0, []
-    if checkpoint_dir is not None:
-        resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
-        if resumed:
-            step, log = resumed
+    step, log = resume(checkpoint_dir, model, optimizer)
     reached = lambda acc: bool(stop_when) and all(acc.get(str(k), 0) >= v for k, v in stop_when.items())
     if log and (log[-1]["step"] >= recipe.steps or reached(log[-1]["accuracy"])):
         return log, True

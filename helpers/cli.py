@@ -35,6 +35,15 @@ def _writable_folder(folder: Path) -> bool:
         return False
 
 
+def _existing_folder(path: Path, text: str, what: str) -> Path:
+    """The nearest existing ancestor of ``path`` (itself included), which must be a folder."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        raise Refused(f"{what}: cannot create {text}: {path} is a file, not a folder")
+    return path
+
+
 def check_output_file(path, what: str = "--out") -> Path:
     """``path`` if a file can be written there (parent folders are created later); else ``Refused``
     naming ``what``: ``-``, an existing folder, a parent that is a file, a folder we cannot write."""
@@ -44,11 +53,7 @@ def check_output_file(path, what: str = "--out") -> Path:
     path = Path(text)
     if path.is_dir():
         raise Refused(f"{what}: {text} is a folder; give a file path inside it")
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise Refused(f"{what}: cannot create {text}: {ancestor} is a file, not a folder")
+    ancestor = _existing_folder(path.parent, text, what)
     if not _writable_folder(ancestor) or (path.exists() and not os.access(path, os.W_OK)):
         raise Refused(f"{what}: cannot write {text} (no write permission)")
     return path
@@ -70,11 +75,7 @@ def check_output_folder(path, what: str) -> Path:
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise Refused(f"{what}: {text} is a file, not a folder")
-    ancestor = path
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise Refused(f"{what}: cannot create {text}: {ancestor} is a file, not a folder")
+    ancestor = _existing_folder(path, text, what)
     if not _writable_folder(ancestor):
         raise Refused(f"{what}: cannot write in {text} (no write permission)")
     return path

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from .encoding import IGNORE, collate
 from .tasks import MAX_SEED, TaskConfigError
-from .training import adamw, load_checkpoint, save_checkpoint, schedule, train_step
+from .training import adamw, resume, save_checkpoint, schedule, train_step
 
 PARTS = ("copy", "recall", "index", "count")
 MAX_LENGTH = 80  # the longest sequence any part makes (checked against n_positions before training)
@@ -182,11 +182,7 @@ def pretrain(model, vocab: Vocab, cfg: PretrainConfig, progress: bool = True,
     if limit is not None and limit < MAX_LENGTH:
         raise TaskConfigError(f"model.n_positions: the pretraining stand-in needs {MAX_LENGTH} positions, got {limit}")
     optimizer = adamw(model.parameters(), cfg.lr, cfg.weight_decay)
-    first, log = 0, []
-    if checkpoint_dir is not None:
-        resumed = load_checkpoint(Path(checkpoint_dir), model, optimizer)
-        if resumed:
-            first, log = resumed
+    first, log = resume(checkpoint_dir, model, optimizer)
     if log and finished(log, cfg):
         return log
     parts = (cfg.first,) if cfg.first else cfg.parts

@@ -145,6 +145,13 @@ def load_checkpoint(folder: Path, model, optimizer) -> tuple[int, list] | None:
     return resume_or_set_aside(Path(folder), CHECKPOINT_FILES, model, optimizer, _read_checkpoint)
 
 
+def resume(folder: Path | None, model, optimizer) -> tuple[int, list]:
+    """``(step, log)`` to continue from: the checkpoint in ``folder`` loaded into ``model`` and
+    ``optimizer``, or ``(0, [])`` with no folder, no checkpoint, or one set aside as unreadable."""
+    resumed = load_checkpoint(Path(folder), model, optimizer) if folder is not None else None
+    return resumed or (0, [])
+
+
 def _read_checkpoint(folder: Path, model, optimizer) -> tuple[int, list]:
     state = read_json(folder / "state.json")
     if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("log"), list)):
