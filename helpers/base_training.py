@@ -119,8 +119,8 @@ def copy_accuracy(model, vocab: list[int], seed: int, pad_id: int, n: int = 256)
     was_training = model.training
     model.eval()
     x, y = copy_batch(vocab, 10_000 + seed, 0, n, pad_id)
-    pred = model(input_ids=x).logits[:, :-1].argmax(-1)
-    target = y[:, 1:]
+    pred = model(input_ids=x.to(next(model.parameters()).device)).logits[:, :-1].argmax(-1)
+    target = y[:, 1:].to(pred.device)
     mask = target != IGNORE
     model.train(was_training)
     return ((pred == target) & mask).sum().item() / mask.sum().item()

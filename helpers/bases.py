@@ -36,6 +36,7 @@ from .profiles import get_profile
 from .runs import Run, provenance, sha256_file, training_environment
 from .tasks import HashChainConfig, HashHopConfig, TaskConfigError
 from .tokenizer import tokenizer_from_profile
+from .training import training_device
 
 TASKS = ("hashhop", "hashchain")
 PRETRAINED = "pretrained"  # the task-agnostic stand-in for GPT-2's pretraining, shared by both bases
@@ -69,12 +70,22 @@ def uses_pretraining(profile: dict) -> bool:
     return bool(profile.get("pretrain")) and profile["pretrain"].get("steps", 0) > 0
 
 
+def base_recipe(task: str, profile: dict) -> dict:
+    """The base fine-tune's recipe: the shared one, the task's own values over it, and, when the base
+    starts from given weights (``base_init``, e.g. GPT-2), ``base.init_recipe`` over those (the paper's
+    fine-tuning rate, not the from-scratch one)."""
+    recipe = dict(profile["base"]["recipe"], **profile["base"][task].get("recipe", {}))
+    if profile.get("base_init"):
+        recipe.update(profile["base"]["init_recipe"])
+    return recipe
+
+
 def base_config(task: str, profile: dict) -> dict:
     """Everything that determines a base model's weights."""
     if task not in TASKS:
         raise TaskConfigError(f"task: allowed values are {TASKS}, got {task!r}")
     config = {"task": task, "task_config": profile["base"][task]["task"], "tokenizer": profile["tokenizer"],
-              "model": profile["model"], "recipe": dict(profile["base"]["recipe"], **profile["base"][task].get("recipe", {})),
+              "model": profile["model"], "recipe": base_recipe(task, profile),
               "eval_points": eval_points(task, profile),
               "stop_when": profile["base"][task]["stop_when"]}
     if profile["base"][task].get("curriculum"):
@@ -86,13 +97,22 @@ def base_config(task: str, profile: dict) -> dict:
     return config
 
 
+def replay_for(profile: dict, tokenizer) -> tuple | None:
+    """What ``train_base`` mixes back in from the stand-in (``(vocab, parts, every)``; ``None``: nothing)."""
+    every = profile["base"]["replay_every"]
+    if not every:
+        return None
+    return (Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"])),
+            tuple(profile["pretrain"]["parts"]), every)
+
+
 def train_pretrained_dir(profile: dict, out_dir: Path, progress: bool = True, time_limit_s: float | None = None,
                          checkpoint_dir: Path | None = None) -> dict | None:
     """Train the pretraining stand-in and write it to ``out_dir`` (model + tokenizer + base_info.json);
     ``None`` if ``time_limit_s`` paused it first (``checkpoint_dir`` lets the next call resume)."""
     cfg = PretrainConfig(**profile["pretrain"])
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
-    model = build_model(profile["model"], tokenizer, seed=cfg.seed)
+    model = build_model(profile["model"], tokenizer, seed=cfg.seed).to(training_device())
     vocab = Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"]))
     start = time.time()
     log = pretrain(model, vocab, cfg, progress, time_limit_s=time_limit_s, checkpoint_dir=checkpoint_dir)
@@ -152,7 +172,7 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
         return _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, out_dir, progress,
                                      checkpoint_dir, time_limit_s, keep_at_limit, start)
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
-    model = build_model(profile["model"], tokenizer, seed=recipe.seed)
+    model = build_model(profile["model"], tokenizer, seed=recipe.seed).to(training_device())
     # everything that would fail mid-run is refused here, before the stand-in (or anything) trains
     check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
     replay = None
@@ -163,12 +183,9 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
             return None
         if time_limit_s is not None:
             time_limit_s = max(1e-9, time_limit_s - (time.time() - start))
-        model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True)
+        model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True).to(training_device())
         model.config._attn_implementation = "eager"
-        every = profile["base"]["replay_every"]
-        if every:
-            replay = (Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"])),
-                      tuple(profile["pretrain"]["parts"]), every)
+        replay = replay_for(profile, tokenizer)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     copy_log = []
     task_started = checkpoint_dir is not None and (Path(checkpoint_dir) / "state.json").exists()
@@ -198,7 +215,7 @@ def _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, ou
     from .encoding import check_tokenizer_covers
     from .model import load_pretrained
     try:
-        model, tokenizer = load_pretrained(config["base_init"])
+        model, tokenizer = load_pretrained(config["base_init"], device=str(training_device()))
     except (OSError, ValueError) as err:
         raise TaskConfigError(f"base_init: cannot load {config['base_init']!r} as a model "
                               f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None

@@ -11,8 +11,10 @@ MFU) for a stated peak and MFU.
 """
 from __future__ import annotations
 
+import math
+
 from .base_training import hash_token_ids, training_batch
-from .bases import base_task, curriculum, uses_pretraining
+from .bases import base_recipe, base_task, curriculum, uses_pretraining
 from .encoding import collate, encode
 from .experiments import task_dict
 from .model import build_model, count_parameters
@@ -48,7 +50,7 @@ def stage_costs(profile: dict) -> list[dict]:
         x, _ = pretraining_batch(tuple(pre["parts"]), vocab, pre["seed"], 0, pre["batch_size"])
         add("pretraining stand-in", pre["steps"], x.numel(), 6 * params)
     for task in ("hashhop", "hashchain"):
-        recipe = dict(profile["base"]["recipe"], **profile["base"][task].get("recipe", {}))
+        recipe = base_recipe(task, profile)
         x, _ = training_batch(base_task(task, profile), tok, 0, 0, recipe["batch_size"], recipe["recall_lines"],
                               recipe["extra_queries"], curriculum(task, profile))
         add(f"base {task}", recipe["steps"], x.numel(), 6 * params)
@@ -63,18 +65,62 @@ def stage_costs(profile: dict) -> list[dict]:
         points = lp["eval_hops" if kind == "planning" else "eval_shortest"]
         prompts = profile["eval"]["n_per_point"] * len(points)
         add(f"evaluation {kind}", 1, prompts * x.shape[1], 2 * params, len(lp["ranks"]) * runs + 1)
+        rows[-1]["prompts"] = prompts
     return rows
 
 
-def cost_table(rows: list[dict], peak_tflops: float = H100_FP32_TFLOPS, mfu: float = DEFAULT_MFU) -> str:
-    """Markdown: FLOPs and the estimated wall time per stage at ``mfu`` of ``peak_tflops``."""
+def _dry_stage(row: dict, dry: dict) -> dict | None:
+    """The dry-run stage that times ``row``: the same stage, or for a LoRA row the dry run's LoRA rank
+    nearest to it (log scale), or for an evaluation row the dry run's evaluation."""
+    stages = {r["stage"]: r for r in dry["stages"]}
+    name = row["stage"]
+    if name.startswith("LoRA"):
+        rank = int(name.rsplit("r=", 1)[1])
+        timed = [(int(k.rsplit("r=", 1)[1]), v) for k, v in stages.items() if k.startswith("LoRA r=")]
+        return min(timed, key=lambda kv: abs(math.log(kv[0] / rank)))[1] if timed else None
+    if name.startswith("evaluation"):
+        return stages.get("evaluation")
+    return stages.get(name)
+
+
+def measured_seconds(rows: list[dict], dry: dict) -> list[float | None]:
+    """Each stage's wall time from the dry run's measured step times (``dry``: a ``dryrun`` record at the
+    profile's batch sizes): runs x steps x seconds per step (the reasoning LoRA stages take the planning
+    ones' step time: their batches hold about as many tokens, and at these sizes a GPU step's time barely
+    depends on them: both base tasks, 243 and 341 tokens wide, took 0.047 s on one H200); evaluation:
+    runs x prompts x the measured seconds per prompt. ``None`` where the dry run has no match."""
+    out = []
+    for row in rows:
+        timed = _dry_stage(row, dry)
+        if timed is None:
+            out.append(None)
+        elif row["stage"].startswith("evaluation"):
+            out.append(row["runs"] * row["prompts"] * timed["seconds_per_prompt"] if "seconds_per_prompt" in timed else None)
+        elif timed.get("seconds_per_step"):
+            out.append(row["runs"] * row["steps"] * timed["seconds_per_step"])
+        else:
+            out.append(None)
+    return out
+
+
+def cost_table(rows: list[dict], peak_tflops: float = H100_FP32_TFLOPS, mfu: float = DEFAULT_MFU,
+               measured: list[float | None] | None = None, measured_name: str = "measured steps") -> str:
+    """Markdown: FLOPs and the estimated wall time per stage at ``mfu`` of ``peak_tflops``; with
+    ``measured`` (``measured_seconds``), a column of wall times from measured step times."""
     speed = peak_tflops * 1e12 * mfu
-    lines = ["| stage | runs x steps | tokens/step | FLOPs | est. time |", "|---|---|---|---|---|"]
-    for r in rows:
+    extra = measured is not None
+    lines = ["| stage | runs x steps | tokens/step | FLOPs | est. time |" + (f" {measured_name} |" if extra else ""),
+             "|---|---|---|---|---|" + ("---|" if extra else "")]
+    for i, r in enumerate(rows):
+        cell = (f" {_duration(measured[i])} |" if measured[i] is not None else " - |") if extra else ""
         lines.append(f"| {r['stage']} | {r['runs']} x {r['steps']:,} | {r['tokens_per_step']:,} | {r['flops']:.2e} | "
-                     f"{_duration(r['flops'] / speed)} |")
+                     f"{_duration(r['flops'] / speed)} |" + cell)
     total = sum(r["flops"] for r in rows)
-    lines.append(f"| **total** | | | **{total:.2e}** | **{_duration(total / speed)}** |")
+    cell = ""
+    if extra:
+        known = [m for m in measured if m is not None]
+        cell = f" **{_duration(sum(known))}**{'' if len(known) == len(rows) else ' (timed stages)'} |"
+    lines.append(f"| **total** | | | **{total:.2e}** | **{_duration(total / speed)}** |" + cell)
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ seconds per step (the last step, after a warm-up one), peak memory. Writes only 
 from __future__ import annotations
 
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .base_training import hash_token_ids, training_batch
-from .bases import base_task, curriculum
+from .bases import base_recipe, base_task, curriculum
 from .cli import Parser, whole
 from .encoding import check_tokenizer_covers, collate, encode
 from .evaluation import exact_match, point_samples
@@ -45,9 +46,10 @@ def peak_memory_gib(device: torch.device) -> float:
 
 
 def _time_steps(model, params, batches, lr: float, device) -> float:
-    """Seconds of the last of ``len(batches)`` steps (the first one warms caches and AdamW's state)."""
+    """The median seconds of the steps after the first of ``len(batches)`` (the first warms caches and
+    AdamW's state)."""
     optimizer = adamw(params, lr, weight_decay=0.0)
-    seconds = 0.0
+    times = []
     for step, (x, y) in enumerate(batches):
         x, y = x.to(device), y.to(device)
         if device.type == "cuda":
@@ -56,20 +58,26 @@ def _time_steps(model, params, batches, lr: float, device) -> float:
         train_step(model, optimizer, x, y, schedule("constant", step, lr, 0, len(batches)), params=params)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - start
-    return seconds
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
 
 
-def _line(stage: str, shapes: str, seconds: float | None, device) -> dict:
+def _line(stage: str, shapes: str, seconds: float | None, device, tokens: int | None = None) -> dict:
+    """One stage's row (printed too); ``tokens``: the (padded) tokens of one of its steps."""
     row = {"stage": stage, "shapes": shapes, "seconds_per_step": seconds, "peak_gib": round(peak_memory_gib(device), 2)}
-    per_step = f"{seconds:7.2f} s/step" if seconds is not None else " " * 13
+    if tokens is not None and seconds:
+        row["tokens_per_step"], row["tokens_per_s"] = tokens, round(tokens / seconds)
+    per_step = f"{seconds:7.3f} s/step" if seconds is not None else " " * 13
     print(f"{stage:<22} {per_step}  peak {row['peak_gib']:6.2f} GiB  {shapes}", flush=True)
     return row
 
 
-def dry_run(profile: dict, steps: int = 2, batch: int = 2, device: str | None = None) -> list[dict]:
-    """Every stage for ``steps`` steps at batch ``batch``; returns one row per stage (also printed)."""
+def dry_run(profile: dict, steps: int = 2, batch: int | None = 2, device: str | None = None) -> list[dict]:
+    """Every stage for ``steps`` steps at batch ``batch`` (``None``: each stage's own batch size in the
+    profile, for timings that scale to the real run); returns one row per stage (also printed)."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32, as training.training_device() sets for training
     tok = tokenizer_from_profile(profile["tokenizer"])
     m = profile["model"]
     dims = f"{m['n_layer']} layers x {m['n_embd']}"
@@ -79,21 +87,27 @@ def dry_run(profile: dict, steps: int = 2, batch: int = 2, device: str | None = 
 
     vocab = Vocab.from_tokenizer(tok, hash_token_ids(tok, **profile["tokenizer"]))
     parts = tuple(profile["pretrain"]["parts"])
-    batches = [pretraining_batch(parts, vocab, 0, s, batch) for s in range(steps)]
+    size = batch or profile["pretrain"]["batch_size"]
+    batches = [pretraining_batch(parts, vocab, 0, s, size) for s in range(steps)]
     sec = _time_steps(model, list(model.parameters()), batches, profile["pretrain"]["lr"], dev)
-    rows.append(_line("pretraining stand-in", f"batch {batch} x {batches[-1][0].shape[1]} tokens, {dims}", sec, dev))
+    rows.append(_line("pretraining stand-in", f"batch {size} x {batches[-1][0].shape[1]} tokens, {dims}", sec, dev,
+                      batches[-1][0].numel()))
 
     recipe = profile["base"]["recipe"]
     for task in ("hashhop", "hashchain"):
         t = base_task(task, profile)
         check_tokenizer_covers(tok, t, what=f"the {profile['name']} tokenizer")
-        batches = [training_batch(t, tok, 0, s, batch, recipe["recall_lines"], recipe["extra_queries"],
+        size = batch or base_recipe(task, profile)["batch_size"]
+        batches = [training_batch(t, tok, 0, s, size, recipe["recall_lines"], recipe["extra_queries"],
                                   curriculum(task, profile)) for s in range(steps)]
         sec = _time_steps(model, list(model.parameters()), batches, recipe["lr"], dev)
-        rows.append(_line(f"base {task}", f"batch {batch} x {max(b[0].shape[1] for b in batches)} tokens", sec, dev))
+        rows.append(_line(f"base {task}", f"batch {size} x {max(b[0].shape[1] for b in batches)} tokens", sec, dev,
+                          batches[-1][0].numel()))
 
     lp = profile["lora"]
     task = config_from_dict(task_dict(profile, "planning"))
+    profile_batch = batch is None
+    batch = batch or lp["batch_size"]
     samples = generate(task, steps * batch, seed=0)
     batches = [collate([encode(tok, s) for s in samples[i * batch:(i + 1) * batch]], tok.pad_token_id) for i in range(steps)]
     longest = max(b[0].shape[1] for b in batches)
@@ -106,19 +120,26 @@ def dry_run(profile: dict, steps: int = 2, batch: int = 2, device: str | None = 
         sec = _time_steps(lora_model, params, batches, lp["lr"], dev)
         rows.append(_line(f"LoRA r={rank}", f"{lp['target_modules']} of {lp['last_n_blocks'] or m['n_layer']} blocks, "
                                             f"{sum(p.numel() for p in params) / 1e6:.2f}M trainable, batch {batch} x {longest}",
-                          sec, dev))
+                          sec, dev, batches[-1][0].numel()))
         adapter = tmp / f"r{rank}"
         lora_model.save_pretrained(adapter)
     full = build_model(m, tok, seed=0).to(dev)
     sec = _time_steps(full, list(full.parameters()), batches, profile["ablations"]["full_lr"], dev)
-    rows.append(_line("full fine-tuning", f"every weight, batch {batch} x {longest}", sec, dev))
+    rows.append(_line("full fine-tuning", f"every weight, batch {batch} x {longest}", sec, dev, batches[-1][0].numel()))
 
-    evals = point_samples(task, lp["eval_hops"][:2], batch)
+    # one full evaluation batch at the profile's batch sizes, so seconds per prompt scale to the real run
+    evals = point_samples(task, lp["eval_hops"][:2], batch if not profile_batch else profile["eval"]["batch_size"] // 2)
     flat = [s for group in evals.values() for s in group]
+    exact_match(full, tok, flat[:1])  # warm-up
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
     start = time.perf_counter()
     exact_match(full, tok, flat)
-    rows.append(_line("evaluation", f"{len(flat)} prompts, greedy exact match, "
-                                    f"{(time.perf_counter() - start) / len(flat):.3f} s/prompt", None, dev))
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    per_prompt = (time.perf_counter() - start) / len(flat)
+    rows.append(_line("evaluation", f"{len(flat)} prompts, greedy exact match, {per_prompt:.4f} s/prompt", None, dev))
+    rows[-1]["seconds_per_prompt"] = per_prompt
 
     start = time.perf_counter()
     layers = analyze_adapter(adapter)
@@ -137,6 +158,9 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="paper", help="profile whose shapes to run (default paper)")
     parser.add_argument("--steps", type=whole(2), default=2, help="steps per training stage (>= 2; default 2)")
     parser.add_argument("--batch", type=whole(1), default=2, help="batch size of the dry run (default 2)")
+    parser.add_argument("--profile-batch", action="store_true",
+                        help="each stage at the profile's own batch size instead of --batch (timings that scale to the "
+                             "real run; for a GPU)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda if available")
     parser.add_argument("--record", action="store_true",
                         help="also store the timings as results/<profile>/dryrun.json (the README's cost table shows "
@@ -144,7 +168,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     start = time.perf_counter()
-    rows = parser.run(dry_run, profile, args.steps, args.batch, args.device)
+    batch = None if args.profile_batch else args.batch
+    rows = parser.run(dry_run, profile, args.steps, batch, args.device)
     seconds = time.perf_counter() - start
     print(f"dry run of profile {args.profile!r}: every stage ran in {seconds:.0f} s")
     if args.record:
@@ -153,10 +178,13 @@ def main(argv=None) -> int:
         import torch as _torch
 
         from .runs import save_results
-        saved = save_results(profile, "dryrun.json", {
-            "steps": args.steps, "batch": args.batch, "seconds": round(seconds, 1), "stages": rows,
+        device = args.device or ("cuda" if _torch.cuda.is_available() else "cpu")
+        # the CPU record is the README's dry-run column; a GPU's is the measured column beside the estimate
+        saved = save_results(profile, "dryrun.json" if device == "cpu" else f"dryrun-{device}.json", {
+            "steps": args.steps, "batch": batch or "profile", "seconds": round(seconds, 1), "stages": rows,
             "machine": {"nproc": os.cpu_count(), "torch_threads": _torch.get_num_threads(),
-                        "device": args.device or ("cuda" if _torch.cuda.is_available() else "cpu"),
+                        "device": device,
+                        "gpu": _torch.cuda.get_device_name() if device == "cuda" else None,
                         "loadavg": [round(x, 2) for x in os.getloadavg()]}})
         print(f"wrote {saved}")
     return 0

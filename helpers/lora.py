@@ -24,7 +24,7 @@ from .paths import REPO_ROOT, RUNS
 from .profiles import LORA_CHECKPOINT_EVERY, SEED_OFFSETS, lora_run_defaults
 from .runs import Run, sha256_file, training_environment
 from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tensors, resume_or_set_aside, schedule,
-                       train_step)
+                       train_step, training_device)
 from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate
 
 LORA_DEFAULTS = lora_run_defaults()  # the small profile's settings; method "full" trains every weight (the control)
@@ -282,7 +282,7 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     step = _load_training_state(run.dir, model, optimizer)
     # Under `accelerate launch` (several GPUs) each process takes its share of every batch and
     # gradients are averaged; in a plain Python process this is one process on one device.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(cpu=training_device().type == "cpu")
     trained_model = model
     model, optimizer = accelerator.prepare(model, optimizer)
     rank, world = accelerator.process_index, accelerator.num_processes

@@ -20,7 +20,7 @@ import torch
 
 from .base_training import Recipe, hash_token_ids, train_base
 from .cli import Parser
-from .training import torch_threads
+from .training import torch_threads, training_device
 from .io import atomic_write_json
 from .model import build_model
 from .paths import RUNS, results_path
@@ -45,7 +45,7 @@ def run_arm(profile: dict, parts: list[str], task: str = "hashhop", progress: bo
     from .bases import base_task, curriculum, eval_points
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
     spec = dict(profile["pretrain"], **profile["pretrain_ablation"]["pretrain"])
-    model = build_model(profile["model"], tokenizer, seed=spec["seed"])
+    model = build_model(profile["model"], tokenizer, seed=spec["seed"]).to(training_device())
     vocab = Vocab.from_tokenizer(tokenizer, hash_token_ids(tokenizer, **profile["tokenizer"]))
     pre_log = []
     if list(parts) == list(profile["pretrain"]["parts"]) and not profile["pretrain_ablation"]["pretrain"]:
@@ -53,7 +53,7 @@ def run_arm(profile: dict, parts: list[str], task: str = "hashhop", progress: bo
         from transformers import GPT2LMHeadModel
         from .bases import get_pretrained
         path = get_pretrained(profile, progress)
-        model = GPT2LMHeadModel.from_pretrained(path, use_safetensors=True)
+        model = GPT2LMHeadModel.from_pretrained(path, use_safetensors=True).to(training_device())
         model.config._attn_implementation = "eager"
         from .io import read_json
         info = path / "base_info.json"

@@ -164,8 +164,8 @@ def part_accuracy(model, vocab: Vocab, parts: tuple, seed: int, n: int = 256) ->
     for part in dict.fromkeys(parts):  # a part listed twice has twice the weight in training, one score
         rng = random.Random(f"pretrain-eval-{seed}-{part}")
         x, y = collate([pretraining_sequence(part, vocab, rng) for _ in range(n)], vocab.pad)
-        pred = model(input_ids=x).logits[:, :-1].argmax(-1)
-        target = y[:, 1:]
+        pred = model(input_ids=x.to(next(model.parameters()).device)).logits[:, :-1].argmax(-1)
+        target = y[:, 1:].to(pred.device)
         mask = target != IGNORE
         out[part] = round(((pred == target) & mask).sum().item() / mask.sum().item(), 4)
     model.train(was_training)

@@ -13,6 +13,7 @@ state in safetensors, and the check that sequences fit the model's positions.
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .io import atomic_write_json, read_json
 from .runs import set_aside
 from .tasks import TaskConfigError
 
+DEVICES = ("auto", "cpu", "cuda")  # REPRO_DEVICE's values
 BETAS = (0.9, 0.98)  # AdamW's betas everywhere (0.98: faster-moving second moments for short runs)
 CLIP = 1.0           # gradient-norm clipping
 SCHEDULES = ("cosine", "linear", "constant")
@@ -40,6 +42,23 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def training_device() -> torch.device:
+    """Where every training loop runs: the environment variable ``REPRO_DEVICE``, ``auto`` (default:
+    ``cuda`` when torch sees a GPU, else ``cpu``), ``cpu`` or ``cuda``. On CUDA, fp32 matrix products
+    use TF32 (``torch.set_float32_matmul_precision("high")``), the usual setting for training on a GPU;
+    a GPU run is another run than a CPU one (``runs.training_environment``)."""
+    choice = os.environ.get("REPRO_DEVICE", "auto")
+    if choice not in DEVICES:
+        raise TaskConfigError(f"REPRO_DEVICE: allowed values are {list(DEVICES)}, got {choice!r}")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise TaskConfigError("REPRO_DEVICE: cuda was asked for, but torch sees no CUDA GPU here; "
+                              "allowed values here are ['auto', 'cpu']")
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    torch.set_float32_matmul_precision("high")
+    return torch.device("cuda")
 
 
 def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -71,6 +90,9 @@ def train_step(model, optimizer, x, y, lr: float, step: int | None = None, param
     trainable parameters to clip (default: all); ``bf16`` runs the forward pass under autocast."""
     for group in optimizer.param_groups:
         group["lr"] = lr
+    device = next(model.parameters()).device  # batches are built on the CPU
+    x, y = x.to(device), y.to(device)
+    mask = mask.to(device) if mask is not None else None
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     with autocast:
         loss = model(input_ids=x, attention_mask=mask, labels=y).loss

@@ -60,6 +60,8 @@ def test_the_papers_path_fine_tunes_pretrained_weights_on_the_base_task(gpt2_lik
     base = bases.get_base("hashhop", profile, progress=False)
     info = read_json(base / "base_info.json")
     assert info["config"]["base_init"] == str(gpt2_like) and "pretrain" not in info["config"]
+    assert info["config"]["recipe"]["lr"] == 3e-5  # the paper's fine-tuning rate, not the from-scratch 1e-3
+    assert bases.base_recipe("hashhop", get_profile("smoke"))["lr"] == 1e-3
     assert [p["step"] for p in info["curve"]] == [3, 6]
     model, tokenizer = load_pretrained(base)
     assert len(tokenizer) == len(load_pretrained(gpt2_like)[1])  # the weights' own BPE tokenizer, not the hash one

@@ -1,7 +1,7 @@
 """Speed measurements behind the engineering choices, taken in one run on one model and one set of
 prompts, and stated as ratios so they carry over between machines better than absolute times::
 
-    python -m tools.bench [--quick] [--out FILE] [--device cpu|cuda] [--threads N]
+    python -m tools.bench [--quick] [--out FILE] [--device cpu|cuda] [--threads N] [--profile small|paper]
 
 (a) Evaluation: ``evaluation.exact_match`` (one batched teacher-forced pass) against the reference
     way: one prompt at a time through ``model.generate(do_sample=True, temperature=0.7, top_k=50,
@@ -110,18 +110,18 @@ def _with_attention(model, implementation: str):
     return out
 
 
-def load_bench_model(device: torch.device):
-    """``(model, tokenizer, profile, source)``: the committed HashHop base if there is one, else a
-    fresh model of the ``small`` profile's shape (speed does not depend on the weights)."""
-    profile = get_profile("small")
-    base_dir = BASES / "hashhop-small"
+def load_bench_model(device: torch.device, profile_name: str = "small"):
+    """``(model, tokenizer, profile, source)``: the profile's committed HashHop base if there is one, else
+    a fresh model of the profile's shape (speed does not depend on the weights)."""
+    profile = get_profile(profile_name)
+    base_dir = BASES / f"hashhop-{profile_name}"
     if (base_dir / "config.json").exists():
         model, tokenizer = load_pretrained(base_dir, device=str(device))
         source = f"committed base {base_dir.relative_to(BASES.parent)}"
     else:
         tokenizer = tokenizer_from_profile(profile["tokenizer"])
         model = build_model(profile["model"], tokenizer, seed=0).to(device)
-        source = "fresh small-profile model (no committed base found)"
+        source = f"fresh {profile_name}-profile model (no committed base found)"
     model.set_attn_implementation("eager")
     return model, tokenizer, profile, source
 
@@ -294,14 +294,15 @@ def bench_training(model, tokenizer, samples, varied, sizes, device, threads: in
     }
 
 
-def run(quick: bool = False, device: str | None = None, threads: int | None = None, progress: bool = True) -> dict:
+def run(quick: bool = False, device: str | None = None, threads: int | None = None, progress: bool = True,
+        profile: str = "small") -> dict:
     began = time.time()
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     threads = threads or (1 if dev.type == "cpu" else torch.get_num_threads())
     torch.set_num_threads(threads)
     sizes = SIZES[quick]
     load_start = os.getloadavg()
-    model, tokenizer, profile, source = load_bench_model(dev)
+    model, tokenizer, profile, source = load_bench_model(dev, profile)
     hashes = {k: profile["tokenizer"][k] for k in ("alphabet", "hash_length")}
     task = HashHopConfig(**profile["lora"]["planning"], **hashes)
     reasoning = HashChainConfig(**{k: tuple(v) for k, v in profile["lora"]["reasoning"].items()}, **hashes)
@@ -336,6 +337,7 @@ def run(quick: bool = False, device: str | None = None, threads: int | None = No
               "mfu": mfu["mfu_ours"]}
     return {
         "quick": quick,
+        "profile": profile["name"],
         "ratios": ratios,
         "evaluation": evaluation,
         "training": training,
@@ -400,6 +402,8 @@ def main(argv=None) -> int:
                         help="results JSON (default: results/bench.json for the full CPU run the README reports; "
                              "runs/bench/bench-quick.json with --quick, runs/bench/bench-<device>.json otherwise)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--profile", default="small",
+                        help="whose model shape and planning prompts to time (default small; paper: GPT-2 124M, for a GPU)")
     parser.add_argument("--threads", type=whole(1), default=None,
                         help="torch threads for the main measurements (default 1 on CPU; the thread sweep tries 1, 2, nproc)")
     args = parser.parse_args(argv)
@@ -407,11 +411,13 @@ def main(argv=None) -> int:
         parser.error("--device: cuda was asked for, but torch sees no CUDA GPU here; allowed values here are ['cpu']")
     if args.out is None:  # only the full default run owns the committed results/bench.json
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        owner = not args.quick and device == "cpu" and args.threads is None
-        args.out = RESULTS / "bench.json" if owner else RUNS / "bench" / f"bench-{'quick' if args.quick else device}.json"
+        owner = not args.quick and device == "cpu" and args.threads is None and args.profile == "small"
+        name = "quick" if args.quick else f"{args.profile}-{device}"
+        args.out = RESULTS / "bench.json" if owner else RUNS / "bench" / f"bench-{name}.json"
     from transformers.utils import logging as hf_logging
     hf_logging.set_verbosity_error()
-    result = parser.run(run, quick=args.quick, device=args.device, threads=args.threads)
+    parser.run(get_profile, args.profile)  # an unknown profile: one line, before anything is timed
+    result = parser.run(run, quick=args.quick, device=args.device, threads=args.threads, profile=args.profile)
     atomic_write_json(args.out, result)
     print(format_table(result))
     print(f"wrote {args.out}")
