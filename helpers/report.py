@@ -140,7 +140,7 @@ def claims(profile: str) -> list[dict]:
                              "10-hash chains; HashChain (lengths 2-6, 3-4 chains) >=0.8 at shortest 2, >= random chain end + 0.15 at 3",
                     "paper": "pretrained GPT-2 fully fine-tuned: .83 at 1 hop, .75 at 2 (20-hash chains); HashChain .75 at length 2",
                     "ours": nums + (f" (failing: {why})" if why else ""),
-                    "verdict": "met" if all(c["passed"] for c in crit.values()) else "not met"})
+                    "verdict": "met" if all(c["passed"] for c in crit.values()) else "not met", "notebook": "02"})
     for kind, paper in (("planning", "best LoRA above the base at 2-5 hops (.75->.86 at 2, .69->.84 at 3)"),
                         ("reasoning", "LoRA enhances reasoning (abstract); HashChain LoRA .36-.40 overall, base .49 (other chain count)")):
         if not lora:
@@ -164,7 +164,7 @@ def claims(profile: str) -> list[dict]:
         else:
             verdict = "not reproduced" if not gains else "partly reproduced" if losses else "reproduced"
         out.append({"claim": f"LoRA adds {kind} ability over the frozen base ({TASK_NAME[kind]})", "paper": paper,
-                    "ours": ours, "verdict": verdict})
+                    "ours": ours, "verdict": verdict, "notebook": "03"})
     if ab:
         rows = [r for r in ab["rows"] if r["ablation"] == "rank" and r["setting"] == "alpha = rank/2" and r["kind"] == "planning"]
         if rows:
@@ -175,7 +175,8 @@ def claims(profile: str) -> list[dict]:
                         "paper": "ranks 8-256 within a few points (mean over hops .28-.31), one run each",
                         "ours": "ranks " + ", ".join(f"{r['x']}: {r['mean']:.3f}" for r in rows)
                                 + f" (spread {spread:.3f}, {rows[0]['n']} seeds)" + ("" if ok else f"; {why}"),
-                        "verdict": ("reproduced" if overlap else "not reproduced") if ok else "untestable here"})
+                        "verdict": ("reproduced" if overlap else "not reproduced") if ok else "untestable here",
+                        "notebook": "04"})
     if rank:
         ok_p, why_p = learned(lora, "planning", rank["ranks"])
         ok_r, why_r = learned(lora, "reasoning", rank["ranks"])
@@ -186,14 +187,14 @@ def claims(profile: str) -> list[dict]:
                         "paper": "ratio 1/3-1/2 (no reasoning numbers saved; one run per setting)",
                         "ours": "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in head)
                                 + (f"; {gate}" if gate else ""),
-                        "verdict": rank["headline_verdict"] if not gate else "untestable here"})
+                        "verdict": rank["headline_verdict"] if not gate else "untestable here", "notebook": "05"})
         for m, label in (("entropy_rank", "entropy effective rank"), ("energy_90", "90%-energy rank")):
             rows = [r for r in rank["ratios"] if r["measure"] == m]
             if rows:
                 verdict = ratio_verdict(rows)
                 out.append({"claim": f"same claim, {label} (not in the paper)", "paper": "-",
                             "ours": "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows),
-                            "verdict": verdict if not gate else "untestable here"})
+                            "verdict": verdict if not gate else "untestable here", "notebook": "05"})
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
         out.append({"claim": "planning adapter: threshold rank at 1e-3 per layer is well below the LoRA rank",
@@ -201,8 +202,14 @@ def claims(profile: str) -> list[dict]:
                     "ours": f"r={max(rank['ranks'])}: " + ", ".join(str(v) for v in top)
                             + ("; saturated: the measure equals the LoRA rank, so it cannot show a lower rank" if saturated else "")
                             + (f"; {why_p}" if not ok_p else ""),
-                    "verdict": "untestable here" if saturated or not ok_p else "reproduced"})
+                    "verdict": "untestable here" if saturated or not ok_p else "reproduced", "notebook": "05"})
     return out
+
+
+def finding_lines(profile: str, notebook: str) -> list[str]:
+    """The claims table's rows that rest on ``notebook``'s results ("02" to "05"), as that notebook
+    prints its finding: the same rows, from the same code, as the README's table."""
+    return [f"{r['claim']}: {r['verdict'].upper()}\n    ours: {r['ours']}\n" for r in claims(profile) if r["notebook"] == notebook]
 
 
 def paper_baselines_table() -> str:
