@@ -49,9 +49,3 @@ def summarize(cells: list[dict], results: list[dict]) -> list[dict]:
         key = (cell["ablation"], cell["kind"], cell["setting"], cell["x"])
         groups.setdefault(key, []).append(mean_accuracy(result))
     return [{"ablation": a, "kind": k, "setting": s, "x": x, **seed_interval(v)} for (a, k, s, x), v in groups.items()]
-
-
-def row_line(r: dict) -> str:
-    """One row of ``summarize`` as notebook 04 prints it (and the test of the committed notebook re-renders it)."""
-    return (f"{r['kind']:9s} {r['ablation']:14s} {r['setting']:15s} {str(r['x']):18s} "
-            f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}] n={r['n']}")

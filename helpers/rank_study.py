@@ -85,9 +85,3 @@ def ratio_verdict(rows: list[dict]) -> str:
     if all(r["low"] > 0.5 for r in rows):
         return "not reproduced"
     return "inconclusive"
-
-
-def ratio_line(r: dict) -> str:
-    """One row of ``ratios`` as notebook 05 prints its headline (and the test of the committed notebook re-renders it)."""
-    return (f"rank {r['rank']:4}: reasoning/planning {r['measure']} = {r['mean']:.2f}  "
-            f"95% CI [{r['low']:.2f}, {r['high']:.2f}]  (n={r['n']} seeds)")

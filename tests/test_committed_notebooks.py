@@ -2,16 +2,16 @@
 notebooks 01-02 in CI and compares every output; 03-05 need their LoRA runs (about 26 minutes on 2 cores),
 so here every table they print that is a function of their saved results (results/small/03-05_*.json) is
 re-rendered by the same code and compared with the cell's stored output: the findings (the claims table's
-rows, `report.finding_lines` / `report.lora_findings`), notebook 04's ablation rows and notebook 05's
-headline ratios. A notebook re-run without its results (or results regenerated without the notebook) fails here."""
+rows, `report.finding_lines` / `report.lora_findings`), notebook 03's paired tests and ability criteria,
+notebook 04's ablation rows, notebook 05's headline ratios and control (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
 import json
 
 import pytest
 
-from helpers.ablations import row_line
 from helpers.paths import REPO_ROOT, RESULTS
-from helpers.rank_study import ratio_line
 from helpers.report import finding_lines, lora_findings
+from helpers.profiles import get_profile
+from helpers.tables import ablation_row, control_lines, criteria_lines, lora_setup_lines, paired_lines, ratio_row
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -45,11 +45,40 @@ def test_notebooks_04_05_end_with_their_claims_table_rows(notebook, number):
 
 def test_notebook_04_prints_the_saved_ablation_rows():
     rows = _results("04_ablations.json")["rows"]
-    assert _printed("04_ablations.ipynb", "row_line(r)") == "".join(f"{row_line(r)}\n" for r in rows)
+    assert _printed("04_ablations.ipynb", "ablation_row(r)") == "".join(f"{ablation_row(r)}\n" for r in rows)
 
 
 def test_notebook_05_prints_the_saved_headline_ratios():
     saved = _results("05_rank.json")
     headline = [r for r in saved["ratios"] if r["measure"] == "thr_1e-3"]
-    expected = "".join(f"{ratio_line(r)}\n" for r in headline) + f"verdict on the 2-3x claim: {saved['headline_verdict']}\n"
-    assert _printed("05_rank_analysis.ipynb", "ratio_line(r)") == expected
+    expected = "".join(f"{ratio_row(r)}\n" for r in headline) + f"verdict on the 2-3x claim: {saved['headline_verdict']}\n"
+    assert _printed("05_rank_analysis.ipynb", "ratio_row(r)") == expected
+
+
+def test_notebook_03_prints_the_saved_paired_tests_and_criteria():
+    saved = _results("03_lora.json")
+    head = tuple(saved["headline"])
+    paired, crit = [], []
+    for kind, key in (("planning", "hops"), ("reasoning", "shortest")):
+        paired += paired_lines(kind, key, head, saved["n_per_point"], saved["base"][kind]["rows"],
+                               saved["lora"][kind][f"r{head[0]}-s{head[1]}"]["rows"], saved["trained_points"][kind])
+        runs = {tuple(int(v) for v in name[1:].split("-s")): d["criteria"] for name, d in saved["lora"][kind].items()}
+        crit += criteria_lines(kind, runs)
+    assert _printed("03_lora.ipynb", "tables.paired_lines(") == "".join(f"{line}\n" for line in paired)
+    assert _printed("03_lora.ipynb", "tables.criteria_lines(") == "".join(f"{line}\n" for line in crit)
+
+
+def test_notebook_03_prints_the_saved_setup():
+    saved = _results("03_lora.json")
+    lp = get_profile("small")["lora"]
+    tasks = {kind: lp[kind] for kind in ("planning", "reasoning")}  # the profile's key order (the JSON's is sorted)
+    assert tasks == saved["tasks"]
+    lines = lora_setup_lines(tasks, saved["trained_points"],
+                             {"planning": lp["eval_hops"], "reasoning": lp["eval_shortest"]},
+                             saved["ranks"], saved["seeds"], saved["n_per_point"])
+    assert _printed("03_lora.ipynb", "tables.lora_setup_lines(") == "".join(f"{line}\n" for line in lines)
+
+
+def test_notebook_05_prints_the_saved_control():
+    saved = _results("05_rank.json")
+    assert _printed("05_rank_analysis.ipynb", "control_lines(") == "".join(f"{line}\n" for line in control_lines(saved["control"]))

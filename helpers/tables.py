@@ -1,0 +1,64 @@
+"""The text tables notebooks 03-05 print, one function each, so a test can re-render them from the saved
+results and compare them with the committed notebooks (``tests/test_committed_notebooks.py``).
+
+>>> ablation_row({"kind": "planning", "ablation": "rank", "setting": "alpha = rank/2", "x": 4,
+...               "mean": 0.3271, "low": 0.3, "high": 0.35, "n": 3})
+'planning  rank           alpha = rank/2  4                  0.327 [0.300, 0.350] n=3'
+>>> ratio_row({"rank": 16, "measure": "thr_1e-3", "mean": 1.0, "low": 0.9, "high": 1.1, "n": 3})
+'rank   16: reasoning/planning thr_1e-3 = 1.00  95% CI [0.90, 1.10]  (n=3 seeds)'
+"""
+from __future__ import annotations
+
+from .criteria import failures
+
+
+def ablation_row(r: dict) -> str:
+    """One row of ``ablations.summarize`` (notebook 04)."""
+    return (f"{r['kind']:9s} {r['ablation']:14s} {r['setting']:15s} {str(r['x']):18s} "
+            f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}] n={r['n']}")
+
+
+def ratio_row(r: dict) -> str:
+    """One row of ``rank_study.ratios`` (notebook 05's headline)."""
+    return (f"rank {r['rank']:4}: reasoning/planning {r['measure']} = {r['mean']:.2f}  "
+            f"95% CI [{r['low']:.2f}, {r['high']:.2f}]  (n={r['n']} seeds)")
+
+
+def paired_lines(kind: str, key: str, head: tuple, n: int, base_rows: list[dict], adapter_rows: list[dict],
+                 trained: list[int]) -> list[str]:
+    """Base against the headline adapter on the same prompts, per point, with McNemar's discordant counts
+    (``b``: base right, adapter wrong; ``c``: the reverse) and p-value (notebook 03)."""
+    lines = [f"{kind} (LoRA r={head[0]}, seed {head[1]} vs base, n={n} per point)"]
+    for b, a in zip(base_rows, adapter_rows):
+        t = a["vs_base"]
+        mark = " (trained)" if a["point"] in trained else ""
+        lines.append(f"  {key} {a['point']}{mark:10s} base {b['accuracy']:.3f} -> {a['accuracy']:.3f}  "
+                     f"b={t['b']:3d} c={t['c']:3d}  p={t['p_value']:.1e}")
+    return lines
+
+
+def criteria_lines(kind: str, results: dict[tuple[int, int], dict]) -> list[str]:
+    """How many adapters pass the ability criteria, and each one's first failed checks (notebook 03);
+    ``results``: ``{(rank, seed): criteria result}``."""
+    lines = [f"{kind}: {sum(r['passed'] for r in results.values())} of {len(results)} adapters pass"]
+    for (rank, seed), result in sorted(results.items()):
+        fails = failures(result)
+        lines.append(f"  r={rank:3d} seed {seed}: {'pass' if not fails else 'FAIL: ' + '; '.join(fails[:3])}")
+    return lines
+
+
+def lora_setup_lines(tasks: dict, trained: dict, evaluated: dict, ranks: list, seeds: list, n: int) -> list[str]:
+    """What notebook 03 trains and evaluates: per kind the LoRA task, its trained and evaluated points."""
+    lines = [f"{kind:9s} LoRA task {tasks[kind]}; trained points {trained[kind]}; evaluated at {evaluated[kind]}"
+             for kind in tasks]
+    return lines + [f"ranks {ranks} seeds {seeds} prompts per point {n}"]
+
+
+def control_lines(control: dict) -> list[str]:
+    """Notebook 05's control: each kind's trained adapter against a random update of the same shape and norm."""
+    lines = []
+    for kind, c in control.items():
+        lines.append(f"{kind}: A moved {c['A_relative_change']:.1%} from its init (relative Frobenius norm)")
+        for m in ("thr_1e-3", "energy_90", "entropy_rank", "stable_rank"):
+            lines.append(f"   {m:13s} trained {c['trained'][m]:7.2f}   random control {c['control'][m]:7.2f}")
+    return lines
