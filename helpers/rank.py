@@ -26,7 +26,9 @@ nothing is unpickled. Example::
     >>> summarize(layers)["entropy_rank"]                         # doctest: +SKIP
     5.93
 
-or from a shell: ``python -m helpers.rank ADAPTER_DIR [--json]`` (see ``--help``).
+or from a shell: ``python -m helpers.rank ADAPTER_DIR [--json]`` (see ``--help``);
+``python -m helpers.rank ADAPTER_DIR --compare OTHER_DIR`` gives the subspace overlap of the two updates
+layer by layer (:func:`compare_adapters`).
 
 Orientation: GPT-2's ``Conv1D`` stores its base weight transposed, ``(in, out)``; peft marks that
 with ``fan_in_fan_out: true``. :func:`delta_weight` and :func:`iter_deltas` can hand back the
@@ -291,6 +293,88 @@ def summarize(layers: list[dict]) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- subspaces
+
+
+def top_singular_vectors(matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(U_k, V_k)``: the top-``k`` left (output-space, ``(out, k)``) and right (input-space, ``(in, k)``)
+    singular vectors of ``matrix`` (``(out, in)``), in float64."""
+    U, _, Vt = np.linalg.svd(_as_f64(matrix), full_matrices=False)
+    return U[:, :k], Vt[:k].T
+
+
+def subspace_overlap(basis_a: np.ndarray, basis_b: np.ndarray) -> float:
+    """The LoRA paper's subspace similarity phi (Hu et al. 2021, Sec. 7.2) of two orthonormal bases with
+    ``k_a`` and ``k_b`` columns: ``||basis_a^T basis_b||_F^2 / min(k_a, k_b)``, in [0, 1]: 1 when one
+    subspace contains the other, 0 when they are orthogonal. Two random subspaces of dimensions
+    ``k_a, k_b`` in R^d give ``max(k_a, k_b) / d`` on average (:func:`random_overlap`).
+
+    >>> e = np.eye(4)
+    >>> subspace_overlap(e[:, :2], e[:, :2]), subspace_overlap(e[:, :2], e[:, 2:]), subspace_overlap(e[:, :1], e[:, :3])
+    (1.0, 0.0, 1.0)
+    """
+    k = min(basis_a.shape[1], basis_b.shape[1])
+    if k == 0:
+        return 0.0
+    return float(np.sum((basis_a.T @ basis_b) ** 2) / k)
+
+
+def random_overlap(k_a: int, k_b: int, d: int) -> float:
+    """The expected :func:`subspace_overlap` of two independent uniformly random subspaces of R^d:
+    ``E||P_a Q_b||_F^2 = k_a k_b / d``, divided by ``min(k_a, k_b)``."""
+    return max(k_a, k_b) / d
+
+
+def default_ks(r: int) -> list[int]:
+    """Powers of two up to ``r``, and ``r`` itself: the subspace sizes compared by default.
+
+    >>> default_ks(64), default_ks(6)
+    ([1, 2, 4, 8, 16, 32, 64], [1, 2, 4, 6])
+    """
+    ks = [1 << i for i in range(r.bit_length()) if 1 << i <= r]
+    return ks + ([r] if ks[-1] != r else [])
+
+
+def compare_adapters(dir_a, dir_b, ks: list[int] | None = None) -> list[dict]:
+    """Per layer adapted in both adapters (same name, same shape), the overlap of their updates' top-``k``
+    output-space (left) and input-space (right) singular subspaces, with the random-subspace expectation
+    beside each: ``{"layer", "shape", "r": [r_a, r_b], "k": [...], "phi_out": [...], "phi_in": [...],
+    "random_out": [...], "random_in": [...]}``. ``ks`` defaults to :func:`default_ks` of the smaller rank.
+    A layer present in only one adapter, or with another shape, is an ``AdapterError``: the two updates
+    must act on the same weights to be compared."""
+    a = {info["layer"]: (info, delta) for info, _, _, delta in iter_deltas(dir_a)}
+    b = {info["layer"]: (info, delta) for info, _, _, delta in iter_deltas(dir_b)}
+    if set(a) != set(b):
+        only = sorted(set(a) ^ set(b))
+        raise AdapterError(f"--compare: the adapters adapt different layers (only in one of them: {only[:4]}); "
+                           f"subspaces can only be compared on the same weights")
+    rows = []
+    for layer in sorted(a, key=lambda n: (block_index(n) is None, block_index(n) or 0, n)):
+        (ia, da), (ib, db) = a[layer], b[layer]
+        if da.shape != db.shape:
+            raise AdapterError(f"--compare: {layer} has shape {list(da.shape)} in one adapter and {list(db.shape)} in the other")
+        r = min(ia["r"], ib["r"], *da.shape)
+        sizes = [k for k in (ks or default_ks(r)) if 1 <= k <= r]
+        ua, va = top_singular_vectors(da, r)
+        ub, vb = top_singular_vectors(db, r)
+        rows.append({"layer": layer, "shape": list(da.shape), "r": [ia["r"], ib["r"]], "k": sizes,
+                     "phi_out": [subspace_overlap(ua[:, :k], ub[:, :k]) for k in sizes],
+                     "phi_in": [subspace_overlap(va[:, :k], vb[:, :k]) for k in sizes],
+                     "random_out": [random_overlap(k, k, da.shape[0]) for k in sizes],
+                     "random_in": [random_overlap(k, k, da.shape[1]) for k in sizes]})
+    return rows
+
+
+def format_overlap(rows: list[dict]) -> str:
+    """Fixed-width table: one line per layer and subspace size k."""
+    lines = [f"{'layer':32s} {'k':>4s} {'phi_out':>8s} {'random':>7s} {'phi_in':>8s} {'random':>7s}"]
+    for row in rows:
+        for i, k in enumerate(row["k"]):
+            lines.append(f"{row['layer']:32s} {k:4d} {row['phi_out'][i]:8.3f} {row['random_out'][i]:7.3f} "
+                         f"{row['phi_in'][i]:8.3f} {row['random_in'][i]:7.3f}")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -339,12 +423,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", type=output_file(),
                    help="also write {adapter, thresholds, layers (with singular values), summary} "
                         "as JSON to FILE (atomically)")
+    p.add_argument("--compare", metavar="OTHER_DIR",
+                   help="instead: the overlap (the LoRA paper's phi) of each layer's top-k singular subspaces "
+                        "with those of OTHER_DIR's update of the same layer, beside the random-subspace value")
     return p
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.compare:
+        rows = parser.run(compare_adapters, args.adapter_dir, args.compare)
+        if args.out:
+            from helpers.io import atomic_write_json
+
+            atomic_write_json(args.out, {"adapters": [str(args.adapter_dir), str(args.compare)], "layers": rows})
+        if args.json:
+            from helpers.io import finite_json
+
+            print(json.dumps(finite_json(rows), indent=2, allow_nan=False))
+        else:
+            print(format_overlap(rows))
+        return 0
     layers = parser.run(analyze_adapter, args.adapter_dir, args.thresholds)
     if args.out:
         from helpers.io import atomic_write_json

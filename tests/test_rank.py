@@ -16,11 +16,14 @@ from safetensors.torch import save_file
 from helpers.rank import (
     AdapterError,
     analyze_adapter,
+    compare_adapters,
     delta_weight,
     lora_scaling,
     main,
+    random_overlap,
     rank_measures,
     singular_values,
+    subspace_overlap,
     summarize,
     threshold_key,
 )
@@ -359,3 +362,58 @@ def test_cli_help_and_bad_thresholds(capsys):
     with pytest.raises(SystemExit) as e:
         main(["x", "--thresholds", "2,abc"])
     assert e.value.code == 2
+
+
+# ---------------------------------------------------------------- subspace overlap between adapters
+
+
+def test_subspace_overlap_bounds_and_random_expectation():
+    rng = np.random.default_rng(0)
+    d, k = 64, 8
+    basis = orthonormal(d, k, rng)
+    assert subspace_overlap(basis, basis) == pytest.approx(1.0)
+    assert subspace_overlap(basis[:, :4], basis) == pytest.approx(1.0)  # one subspace inside the other
+    draws = [subspace_overlap(orthonormal(d, k, rng), orthonormal(d, k, rng)) for _ in range(400)]
+    assert np.mean(draws) == pytest.approx(random_overlap(k, k, d), abs=0.01)  # k/d = 0.125
+
+
+def test_compare_an_adapter_with_itself_and_with_another(trained_adapter, tmp_path):
+    rows = compare_adapters(trained_adapter, trained_adapter, ks=[1, 2])
+    assert len(rows) == 4 and all(r["phi_out"] == pytest.approx([1.0, 1.0]) and r["phi_in"] == pytest.approx([1.0, 1.0])
+                                  for r in rows)
+    assert rows[1]["random_in"] == [1 / 128, 2 / 128] and rows[1]["random_out"] == [1 / 32, 2 / 32]
+    # the same layers with independent random rank-2 updates: overlap near the random value, far below 1
+    pm = _tiny_peft_model()
+    rng = np.random.default_rng(11)
+    for name, mod in pm.named_modules():
+        if hasattr(mod, "lora_A") and "default" in getattr(mod, "lora_A", {}):
+            with torch.no_grad():
+                mod.lora_A["default"].weight.copy_(torch.tensor(rng.standard_normal(mod.lora_A["default"].weight.shape)))
+                mod.lora_B["default"].weight.copy_(torch.tensor(rng.standard_normal(mod.lora_B["default"].weight.shape)))
+    pm.save_pretrained(tmp_path / "other")
+    other = compare_adapters(trained_adapter, tmp_path / "other")
+    assert other[0]["k"] == [1, 2, 4, 8]  # powers of two up to r = 8
+    assert all(max(r["phi_in"][:2]) < 0.5 for r in other)
+
+
+def test_compare_refuses_adapters_of_different_layers(trained_adapter, tmp_path, capsys):
+    from peft import LoraConfig, get_peft_model
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=50, n_positions=64))
+    get_peft_model(model, LoraConfig(r=8, lora_alpha=4, target_modules=["mlp.c_proj"], fan_in_fan_out=True)
+                   ).save_pretrained(tmp_path / "mlp-only")
+    with pytest.raises(AdapterError, match="--compare: the adapters adapt different layers"):
+        compare_adapters(trained_adapter, tmp_path / "mlp-only")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(trained_adapter), "--compare", str(tmp_path / "mlp-only")])
+    assert exit_.value.code == 2 and "adapt different layers" in capsys.readouterr().err
+
+
+def test_cli_compare_prints_a_table_and_json(trained_adapter, capsys):
+    assert main([str(trained_adapter), "--compare", str(trained_adapter)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "k", "phi_out", "random", "phi_in", "random"] and len(lines) == 1 + 4 * 4
+    assert main([str(trained_adapter), "--compare", str(trained_adapter), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["phi_out"][:2] == pytest.approx([1.0, 1.0])
