@@ -25,7 +25,7 @@ from .profiles import LORA_CHECKPOINT_EVERY, SEED_OFFSETS, lora_run_defaults
 from .runs import Run, sha256_file, training_environment
 from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tensors, resume_or_set_aside, schedule,
                        train_step, training_device)
-from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate
+from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate, shuffled_targets
 
 LORA_DEFAULTS = lora_run_defaults()  # the small profile's settings; method "full" trains every weight (the control)
 METHODS = ("lora", "full")
@@ -76,8 +76,11 @@ def _task(cfg: dict):
     return config_from_dict(cfg)
 
 
-def _epoch_samples(task, n: int, seed: int, epoch: int):
-    return generate(task, n, seed=SEED_OFFSETS["lora_epochs"] * (seed + 1) + epoch)
+def _epoch_samples(task, n: int, seed: int, epoch: int, targets: str = "task"):
+    samples = generate(task, n, seed=SEED_OFFSETS["lora_epochs"] * (seed + 1) + epoch)
+    if targets == "shuffled":  # the control: the same prompts, each answer a random hash of its own map
+        return shuffled_targets(samples, SEED_OFFSETS["shuffled_targets"] * (seed + 1) + epoch)
+    return samples
 
 
 def _save_training_state(folder: Path, model, optimizer, step: int) -> None:
@@ -130,6 +133,9 @@ def _resolve(base: str) -> str:
 
 
 RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run config: LORA_DEFAULTS' keys + these
+# What the run trains on: "task" (the default, never written into a config, so every run keeps its identity) or
+# "shuffled" (the control of issue 11: each training answer replaced by a random hash of the same map).
+TARGETS = ("task", "shuffled")
 
 
 def _is_int(value, low: int) -> bool:
@@ -148,7 +154,7 @@ def check_lora_config(config: dict) -> None:
     if not isinstance(config, dict):
         raise TaskConfigError(f"config: expected a JSON object, got {type(config).__name__}")
     expected = set(LORA_DEFAULTS) | set(RUN_KEYS)
-    unknown = sorted(set(config) - expected)
+    unknown = sorted(set(config) - expected - {"targets"})
     if unknown:
         raise TaskConfigError(f"lora: unknown settings {unknown}; allowed keys are {sorted(expected)}")
     missing = sorted(expected - set(config) - {"method"})  # configs from before "method" existed are LoRA runs
@@ -157,6 +163,8 @@ def check_lora_config(config: dict) -> None:
     method = config.get("method", "lora")
     if method not in METHODS:
         raise TaskConfigError(f"method: allowed values are {METHODS}, got {method!r}")
+    if "targets" in config and config["targets"] != "shuffled":  # "task" is the default and is never stored
+        raise TaskConfigError(f"targets: allowed values are {TARGETS} ('task' is the default), got {config['targets']!r}")
     if method == "lora":
         if not _is_int(config["rank"], 1):
             raise TaskConfigError(f"rank: must be an integer >= 1, got {config['rank']!r}")
@@ -228,10 +236,15 @@ def load_base(config: dict):
 
 def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points: list[int], eval_n: int,
                     **overrides) -> dict:
-    unknown = set(overrides) - set(LORA_DEFAULTS)
+    unknown = set(overrides) - set(LORA_DEFAULTS) - {"targets"}
     if unknown:
-        raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted(LORA_DEFAULTS)}")
+        raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted([*LORA_DEFAULTS, 'targets'])}")
+    targets = overrides.pop("targets", "task")
+    if targets not in TARGETS:
+        raise TaskConfigError(f"targets: allowed values are {TARGETS}, got {targets!r}")
     cfg = dict(LORA_DEFAULTS, **overrides)
+    if targets != "task":
+        cfg["targets"] = targets
     if cfg["method"] not in METHODS:
         raise TaskConfigError(f"method: allowed values are {METHODS}, got {cfg['method']!r}")
     cfg.update(base=_portable(base_dir), base_checksum=base_checksum, task=task, eval_points=list(eval_points), eval_n=eval_n)
@@ -268,7 +281,8 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     model, tokenizer = load_base(config)
     task = _task(config["task"])
     check_tokenizer_covers(tokenizer, task, what=f"base {config['base']}")
-    _check_fits(model, tokenizer, _epoch_samples(task, config["samples_per_epoch"], config["seed"], 0), "the training prompts")
+    targets = config.get("targets", "task")
+    _check_fits(model, tokenizer, _epoch_samples(task, config["samples_per_epoch"], config["seed"], 0, targets), "the training prompts")
     _check_fits(model, tokenizer, [s for group in point_samples(task, config["eval_points"], config["eval_n"]).values()
                                    for s in group], "the evaluation prompts")
     if config.get("method", "lora") == "full":
@@ -296,7 +310,7 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
             epoch, offset = divmod(step * batch, per_epoch)
             key = epoch if config["fresh_each_epoch"] else 0
             if key not in epoch_cache:
-                epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key)]}
+                epoch_cache = {key: [encode(tokenizer, s) for s in _epoch_samples(task, per_epoch, config["seed"], key, targets)]}
             rows = [epoch_cache[key][(offset + i) % per_epoch] for i in range(rank, batch, world)]
             x, y = (t.to(accelerator.device) for t in collate(rows, tokenizer.pad_token_id))
             lr = schedule("linear", step, config["lr"], config["warmup_steps"], steps)
@@ -381,7 +395,7 @@ def export_adapter(result: dict, out_dir: Path) -> Path:
     atomic_write_json(tmp / "adapter_info.json", {
         "task_name": config["task"]["task"], "task": task, "hashes": {k: config["task"][k] for k in ("alphabet", "hash_length") if k in config["task"]},
         "base": config["base"], "base_checksum": config["base_checksum"],
-        "training": {k: config[k] for k in LORA_DEFAULTS if k in config},
+        "training": {k: config[k] for k in (*LORA_DEFAULTS, "targets") if k in config},
         "accuracy": result["accuracy"], "eval_points": config["eval_points"], "eval_n": config["eval_n"]})
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)

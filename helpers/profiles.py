@@ -23,6 +23,7 @@ SEED_OFFSETS = {
     "heldout_per_seed": 101,
     "lora_epochs": 10_000_019,   # LoRA training samples: 10,000,019 * (seed + 1) + epoch (helpers.lora)
     "base_eval": 1000,           # a base's learning-curve prompts: point_samples(seed=1000 + recipe.seed)
+    "shuffled_targets": 20_000_003,  # a shuffled-target control's answers: 20,000,003 * (seed + 1) + epoch (helpers.lora)
 }
 # How often an unfinished LoRA run saves its state (steps). It never changes a result, so it is not
 # part of a run's identity.

@@ -196,6 +196,24 @@ def generate(cfg: TaskConfig, n: int, seed: int) -> list[Sample]:
     return [make(cfg, rng) for _ in range(n)]
 
 
+def shuffled_targets(samples: list[Sample], seed: int) -> list[Sample]:
+    """The same prompts with each answer replaced by a uniformly random hash of the sample's own map
+    (the answer itself included): what training on the task's format, maps and hashes gives without
+    the task. The true answer is kept in ``meta["true_answer"]``. Deterministic in ``seed``.
+
+    >>> s = generate(HashHopConfig(chain_length=5, min_hops=1, max_hops=2), 1, seed=0)[0]
+    >>> t = shuffled_targets([s], seed=1)[0]
+    >>> t.prompt == s.prompt and t.meta["true_answer"] == s.answer and t.answer in s.prompt
+    True
+    """
+    rng = random.Random(seed)
+    out = []
+    for s in samples:
+        hashes = sorted({h for line in s.prompt.split("\n") if "=>" in line for h in line.split("=>")})
+        out.append(Sample(s.prompt, rng.choice(hashes), s.task, dict(s.meta, true_answer=s.answer)))
+    return out
+
+
 def chance_level(sample: Sample) -> float:
     """Accuracy of guessing uniformly among the hashes that can be the answer: for HashHop any
     hash of the map but the start, for HashChain any hash but the start."""
