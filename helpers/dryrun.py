@@ -8,8 +8,9 @@ profile's smallest and largest rank, full fine-tuning, evaluation (greedy exact 
 analysis of the largest-rank adapter, and the report. Each builds its model and batches with the same
 functions the real stages use (``helpers.training.train_step`` on ``pretraining_batch`` /
 ``training_batch`` / the LoRA task's encoded samples), at the profile's model, tokenizer, task sizes and
-target modules; only the batch is smaller (``--batch``) and the steps few. One line per stage: shapes,
-seconds per step (the last step, after a warm-up one), peak memory. Writes only to a temporary folder.
+target modules; only the batch is smaller (``--batch``, or each stage's own with ``--profile-batch``) and
+the steps few. One line per stage: shapes, seconds per step (the median of the steps after a warm-up one),
+peak memory. Writes only to a temporary folder (``--record``: also ``results/<profile>/dryrun[-cuda].json``).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from .profiles import get_profile
 from .rank import analyze_adapter, summarize
 from .tasks import config_from_dict, generate
 from .tokenizer import tokenizer_from_profile
-from .training import adamw, schedule, train_step
+from .training import adamw, prepare_device, schedule, train_step
 
 
 def peak_memory_gib(device: torch.device) -> float:
@@ -75,9 +76,7 @@ def _line(stage: str, shapes: str, seconds: float | None, device, tokens: int | 
 def dry_run(profile: dict, steps: int = 2, batch: int | None = 2, device: str | None = None) -> list[dict]:
     """Every stage for ``steps`` steps at batch ``batch`` (``None``: each stage's own batch size in the
     profile, for timings that scale to the real run); returns one row per stage (also printed)."""
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dev.type == "cuda":
-        torch.set_float32_matmul_precision("high")  # TF32, as training.training_device() sets for training
+    dev = prepare_device(torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")))
     tok = tokenizer_from_profile(profile["tokenizer"])
     m = profile["model"]
     dims = f"{m['n_layer']} layers x {m['n_embd']}"

@@ -136,6 +136,7 @@ RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run c
 # What the run trains on: "task" (the default, never written into a config, so every run keeps its identity) or
 # "shuffled" (the control of issue 11: each training answer replaced by a random hash of the same map).
 TARGETS = ("task", "shuffled")
+OPTIONAL_KEYS = ("targets",)  # run-config keys written only when they differ from the default
 
 
 def _is_int(value, low: int) -> bool:
@@ -154,7 +155,7 @@ def check_lora_config(config: dict) -> None:
     if not isinstance(config, dict):
         raise TaskConfigError(f"config: expected a JSON object, got {type(config).__name__}")
     expected = set(LORA_DEFAULTS) | set(RUN_KEYS)
-    unknown = sorted(set(config) - expected - {"targets"})
+    unknown = sorted(set(config) - expected - set(OPTIONAL_KEYS))
     if unknown:
         raise TaskConfigError(f"lora: unknown settings {unknown}; allowed keys are {sorted(expected)}")
     missing = sorted(expected - set(config) - {"method"})  # configs from before "method" existed are LoRA runs
@@ -236,15 +237,12 @@ def load_base(config: dict):
 
 def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points: list[int], eval_n: int,
                     **overrides) -> dict:
-    unknown = set(overrides) - set(LORA_DEFAULTS) - {"targets"}
+    unknown = set(overrides) - set(LORA_DEFAULTS) - set(OPTIONAL_KEYS)
     if unknown:
-        raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted([*LORA_DEFAULTS, 'targets'])}")
-    targets = overrides.pop("targets", "task")
-    if targets not in TARGETS:
-        raise TaskConfigError(f"targets: allowed values are {TARGETS}, got {targets!r}")
+        raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted([*LORA_DEFAULTS, *OPTIONAL_KEYS])}")
+    if overrides.get("targets") == "task":  # the default is never stored (check_lora_config refuses other values)
+        del overrides["targets"]
     cfg = dict(LORA_DEFAULTS, **overrides)
-    if targets != "task":
-        cfg["targets"] = targets
     if cfg["method"] not in METHODS:
         raise TaskConfigError(f"method: allowed values are {METHODS}, got {cfg['method']!r}")
     cfg.update(base=_portable(base_dir), base_checksum=base_checksum, task=task, eval_points=list(eval_points), eval_n=eval_n)
@@ -395,7 +393,7 @@ def export_adapter(result: dict, out_dir: Path) -> Path:
     atomic_write_json(tmp / "adapter_info.json", {
         "task_name": config["task"]["task"], "task": task, "hashes": {k: config["task"][k] for k in ("alphabet", "hash_length") if k in config["task"]},
         "base": config["base"], "base_checksum": config["base_checksum"],
-        "training": {k: config[k] for k in (*LORA_DEFAULTS, "targets") if k in config},
+        "training": {k: config[k] for k in (*LORA_DEFAULTS, *OPTIONAL_KEYS) if k in config},
         "accuracy": result["accuracy"], "eval_points": config["eval_points"], "eval_n": config["eval_n"]})
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)

@@ -55,8 +55,9 @@ def training_environment() -> dict:
     import torch
     from .training import training_device
     env = {"torch_threads": torch.get_num_threads()}
-    if training_device().type != "cpu":  # a GPU's sums differ from the CPU's: another run (CPU identities unchanged)
-        env["device"] = training_device().type
+    device = training_device().type
+    if device != "cpu":  # a GPU's sums differ from the CPU's: another run (CPU identities unchanged)
+        env["device"] = device
     world = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
     if world > 1:  # data-parallel over several processes averages gradients differently: another run
         env["processes"] = world
