@@ -7,6 +7,8 @@ safetensors); ``result.json`` is written last, so a half-finished run is never l
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -20,6 +22,7 @@ from .errors import BaseMismatchError, Refused, RunStateError
 from .evaluation import evaluate_points, point_config, point_samples
 from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
+from .diagnostics import answer_points
 from .paths import REPO_ROOT, RUNS
 from .profiles import LORA_CHECKPOINT_EVERY, SEED_OFFSETS, lora_run_defaults
 from .runs import Run, sha256_file, training_environment
@@ -27,6 +30,8 @@ from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tens
                        train_step, training_device)
 from .tasks import MAX_SEED, TaskConfigError, config_from_dict, generate, shuffled_targets
 
+# Loaded bases run GPT-2's GELU as one fused kernel (helpers.model.use_fused_activation): part of a run's identity
+ACTIVATION_KERNEL = "fused-gelu"
 LORA_DEFAULTS = lora_run_defaults()  # the small profile's settings; method "full" trains every weight (the control)
 METHODS = ("lora", "full")
 
@@ -60,16 +65,30 @@ def validate_lora(model, target_modules: list[str], last_n_blocks: int | None, r
 
 
 def add_lora(model, target_modules: list[str], last_n_blocks: int | None, rank: int, alpha: float,
-             dropout: float = 0.0, seed: int = 0):
-    """Wrap ``model`` in a peft LoRA model; base weights are frozen by peft."""
+             dropout: float = 0.0, seed: int = 0, init: str = "default", use_rslora: bool = False):
+    """Wrap ``model`` in a peft LoRA model; base weights are frozen by peft. ``init`` is one of ``INITS``
+    (peft's ``init_lora_weights``); ``use_rslora`` scales by alpha/sqrt(r) (peft's flag)."""
+    if init not in INITS:
+        raise TaskConfigError(f"init: allowed values are {INITS}, got {init!r}")
     validate_lora(model, target_modules, last_n_blocks, rank)
     n = _blocks(model)
     layers = list(range(n - last_n_blocks, n)) if last_n_blocks else None
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
                         layers_to_transform=layers, layers_pattern="h" if layers else None,
-                        fan_in_fan_out=True, bias="none", task_type="CAUSAL_LM")
+                        fan_in_fan_out=True, bias="none", task_type="CAUSAL_LM",
+                        init_lora_weights=PEFT_INIT[init], use_rslora=use_rslora)
     torch.manual_seed(seed)  # lora_A's random init
-    return get_peft_model(model, config)
+    with _pissa_converted():
+        return get_peft_model(model, config)
+
+
+@contextmanager
+def _pissa_converted():
+    """peft's advice to convert a PiSSA adapter into a plain LoRA, silenced where we do exactly that
+    (``train_lora_run`` saves PiSSA runs converted)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PiSSA changes the base weights")
+        yield
 
 
 def _task(cfg: dict):
@@ -136,7 +155,14 @@ RUN_KEYS = ("base", "base_checksum", "task", "eval_points", "eval_n")  # a run c
 # What the run trains on: "task" (the default, never written into a config, so every run keeps its identity) or
 # "shuffled" (the control of issue 11: each training answer replaced by a random hash of the same map).
 TARGETS = ("task", "shuffled")
-OPTIONAL_KEYS = ("targets",)  # run-config keys written only when they differ from the default
+# How LoRA's factors start (peft's ``init_lora_weights``): "default" (peft's: A Kaiming-uniform, B = 0; never
+# written into a config), "gaussian" (the reference's: A ~ N(0, 1/r), B = 0) or "pissa" (data-aware: A and B
+# from the base weight's top singular directions, which peft subtracts from the base weight). ``use_rslora``:
+# scaling alpha/sqrt(r) instead of alpha/r (rsLoRA; False is the default and never written).
+INITS = ("default", "gaussian", "pissa")
+PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa"}
+OPTIONAL_KEYS = ("targets", "init", "use_rslora")  # run-config keys written only when they differ from the default
+OPTIONAL_DEFAULTS = {"targets": "task", "init": "default", "use_rslora": False}
 
 
 def _is_int(value, low: int) -> bool:
@@ -166,6 +192,12 @@ def check_lora_config(config: dict) -> None:
         raise TaskConfigError(f"method: allowed values are {METHODS}, got {method!r}")
     if "targets" in config and config["targets"] != "shuffled":  # "task" is the default and is never stored
         raise TaskConfigError(f"targets: allowed values are {TARGETS} ('task' is the default), got {config['targets']!r}")
+    if "init" in config and config["init"] not in INITS[1:]:
+        raise TaskConfigError(f"init: allowed values are {INITS} ('default' is peft's), got {config['init']!r}")
+    if "use_rslora" in config and config["use_rslora"] is not True:
+        raise TaskConfigError(f"use_rslora: allowed values are true or false (false is the default), got {config['use_rslora']!r}")
+    if config.get("method", "lora") == "full" and ("init" in config or "use_rslora" in config):
+        raise TaskConfigError("init / use_rslora: only LoRA runs have them (method is 'full')")
     if method == "lora":
         if not _is_int(config["rank"], 1):
             raise TaskConfigError(f"rank: must be an integer >= 1, got {config['rank']!r}")
@@ -240,8 +272,9 @@ def lora_run_config(base_dir: Path, base_checksum: str, task: dict, eval_points:
     unknown = set(overrides) - set(LORA_DEFAULTS) - set(OPTIONAL_KEYS)
     if unknown:
         raise TaskConfigError(f"lora: unknown settings {sorted(unknown)}; allowed keys are {sorted([*LORA_DEFAULTS, *OPTIONAL_KEYS])}")
-    if overrides.get("targets") == "task":  # the default is never stored (check_lora_config refuses other values)
-        del overrides["targets"]
+    for key, default in OPTIONAL_DEFAULTS.items():  # a default is never stored (check_lora_config refuses other values)
+        if key in overrides and overrides[key] == default and type(overrides[key]) is type(default):
+            del overrides[key]
     cfg = dict(LORA_DEFAULTS, **overrides)
     if cfg["method"] not in METHODS:
         raise TaskConfigError(f"method: allowed values are {METHODS}, got {cfg['method']!r}")
@@ -263,9 +296,25 @@ def _with_paths(result: dict, run: Run, cached: bool) -> dict:
 
 
 def lora_run(root: Path, config: dict) -> Run:
-    """The run folder of ``config`` under ``root``: its identity is the config and this process's
-    training environment (``runs.training_environment``: the torch thread count)."""
-    return Run(root, "lora", config, environment=training_environment())
+    """The run folder of ``config`` under ``root``: its identity is the config, this process's
+    training environment (``runs.training_environment``: the torch thread count) and the activation
+    kernel a loaded model runs (``model.use_fused_activation``)."""
+    return Run(root, "lora", config, environment=dict(training_environment(), activation=ACTIVATION_KERNEL))
+
+
+ANSWERS_FILE = "answers.json"
+
+
+def stored_answers(adapter_dir: str | Path, points: list[int], n: int) -> dict | None:
+    """The greedy answers a finished run stored on its own evaluation prompts (``{point: [answer, ...]}``),
+    if it evaluated exactly ``points`` with ``n`` prompts each; else ``None`` (recompute them)."""
+    path = Path(adapter_dir).parent / ANSWERS_FILE
+    if not path.is_file():
+        return None
+    stored = read_json(path)
+    if stored.get("n") != n or stored.get("points") != list(points):
+        return None
+    return {int(p): a for p, a in stored["answers"].items()}
 
 
 def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> dict:
@@ -287,10 +336,13 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
         model.requires_grad_(True)
     else:
         model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
-                         config["dropout"], config["seed"])
+                         config["dropout"], config["seed"], config.get("init", "default"), config.get("use_rslora", False))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = adamw(params, config["lr"], weight_decay=0.0)
     run.dir.mkdir(parents=True, exist_ok=True)
+    initial = run.dir / "initial_adapter"  # PiSSA: the factors at step 0, to save the update as a plain LoRA
+    if config.get("init") == "pissa" and not (initial / "adapter_model.safetensors").is_file():
+        model.save_pretrained(initial)
     step = _load_training_state(run.dir, model, optimizer)
     # Under `accelerate launch` (several GPUs) each process takes its share of every batch and
     # gradients are averaged; in a plain Python process this is one process on one device.
@@ -326,9 +378,21 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     if not accelerator.is_main_process:
         return {"run_dir": str(run.dir), "cached": False}
     out = "adapter" if isinstance(model, PeftModel) else "model"
-    model.save_pretrained(run.dir / out)
+    if config.get("init") == "pissa":
+        # saved as a plain LoRA of rank 2r on the *original* base (peft's conversion): its B @ A is the update
+        # training made, W_trained - W_base, the same thing every other run's adapter holds
+        with _pissa_converted():
+            model.save_pretrained(run.dir / out, path_initial_model_for_weight_conversion=str(initial))
+    else:
+        model.save_pretrained(run.dir / out)
     table = evaluate_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
+    # the greedy answers on the same prompts, for the notebooks' diagnostics (experiments.model_answers):
+    # computed here, in the worker process, rather than once more in the notebook's kernel
+    answers = answer_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
+    atomic_write_json(run.dir / ANSWERS_FILE, {"points": config["eval_points"], "n": config["eval_n"],
+                                               "answers": {str(p): got["answers"] for p, got in answers.items()}})
     files = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json"] if out == "adapter" else ["model/model.safetensors"]
+    files.append(ANSWERS_FILE)
     result = run.finish({"accuracy": table, "final_loss": last_loss}, files=files)
     return _with_paths(result, run, cached=False)
 

@@ -17,6 +17,33 @@ from .tasks import TaskConfigError
 
 MODEL_KEYS = {"n_layer", "n_embd", "n_head", "n_positions", "initializer_range"}
 
+# GPT-2's activation, ``gelu_new`` (the tanh approximation of GELU), is a chain of eight elementwise
+# operations in transformers; ``gelu_pytorch_tanh`` is the same formula in one fused torch kernel. A
+# loaded model runs the fused one: LoRA training on the small base is 1.3x faster on one CPU thread
+# (330 -> 432 samples/s, tools/bench-style side-by-side timing), and logits differ by at most ~2e-5.
+# Bases are *trained* as built (``build_model``), so retraining reproduces the committed bytes; every
+# run trained on a loaded model records the activation in its identity (``helpers.lora.lora_run``).
+FUSED_ACTIVATION = {"gelu_new": "gelu_pytorch_tanh"}
+
+
+def use_fused_activation(model):
+    """Swap every GPT-2 block's ``gelu_new`` for the fused ``gelu_pytorch_tanh`` (same function); other
+    activations are left alone. Returns the activation the model now runs.
+
+    >>> m = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10))
+    >>> use_fused_activation(m), type(m.transformer.h[0].mlp.act).__name__
+    ('gelu_pytorch_tanh', 'GELUTanh')
+    """
+    from transformers.activations import ACT2FN
+    name = getattr(model.config, "activation_function", None)
+    fused = FUSED_ACTIVATION.get(name)
+    if fused is None or not hasattr(model, "transformer"):
+        return name
+    for block in model.transformer.h:
+        block.mlp.act = ACT2FN[fused]
+    model.config.activation_function = fused
+    return fused
+
 
 def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
     """A randomly initialised GPT-2 (``GPT2LMHeadModel``) whose vocabulary is the tokenizer's.
@@ -48,6 +75,7 @@ def load_pretrained(name_or_path: str | Path, device: str = "cpu"):
     if tokenizer.pad_token is None:  # GPT-2's tokenizer has none; padding is never scored anyway
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(name_or_path, use_safetensors=True).to(device)
+    use_fused_activation(model)
     return model, tokenizer
 
 

@@ -308,3 +308,52 @@ def digit_similarity_figure(models: dict):
         ax.set(title=name, xlabel="digit", ylabel="digit")
     fig.tight_layout()
     return fig
+
+
+ARM_STYLE = {"trained": dict(ls="-", marker="o"), "shuffled": dict(ls="--", marker="s", alpha=0.7),
+             "random": dict(ls=":", marker="x", alpha=0.7)}
+KIND_COLOR = {"planning": "tab:blue", "reasoning": "tab:orange"}
+
+
+def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None = None):
+    """Each rank measure vs the LoRA rank r (one panel per measure): trained adapters (mean, 95% CI over
+    seeds), the shuffled-target control and the random update of the same shape and norm, per task; the
+    line y = r (a measure on it is saturated); ``full``: ``{kind: {measure: value}}`` of the full
+    fine-tuning update, drawn as a horizontal line per task."""
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 4), squeeze=False)
+    for ax, m in zip(axes[0], measures):
+        rows = [r for r in table if r["measure"] == m]
+        ranks = sorted({r["rank"] for r in rows})
+        ax.plot(ranks, ranks, color="grey", lw=1, label="y = r (saturated)")
+        for (kind, arm) in sorted({(r["kind"], r["arm"]) for r in rows}):
+            part = sorted((r for r in rows if r["kind"] == kind and r["arm"] == arm), key=lambda r: r["rank"])
+            ax.errorbar([r["rank"] for r in part], [r["mean"] for r in part],
+                        yerr=[[r["mean"] - max(r["low"], r["mean"] / 2) for r in part], [r["high"] - r["mean"] for r in part]],
+                        color=KIND_COLOR[kind], capsize=2, label=f"{kind}, {arm}", **ARM_STYLE[arm])
+        for kind, values in (full or {}).items():
+            if m in values:
+                ax.axhline(values[m], color=KIND_COLOR[kind], lw=1, ls="-.", label=f"{kind}, full fine-tuning")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set(xlabel="LoRA rank r", ylabel=m, title=m)
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def arm_figure(effects: list[dict]):
+    """Init and scaling arms (``rank_study.arm_effects``, one panel per measure): each task's value under
+    the default (seed mean, with the seed range as an error bar) and under each arm."""
+    fig, axes = plt.subplots(1, len(effects), figsize=(4.6 * len(effects), 4), squeeze=False)
+    for ax, e in zip(axes[0], effects):
+        names = ["default (peft init, alpha = r/2)"] + list(e["arms"])
+        width = 0.38
+        for i, kind in enumerate(("planning", "reasoning")):
+            ys = [e["default"][kind]] + [e["arms"][a][kind] for a in e["arms"]]
+            ax.bar([j + (i - 0.5) * width for j in range(len(names))], ys, width, color=KIND_COLOR[kind], label=kind)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
+        ax.set(ylabel=e["measure"], title=f"{e['measure']} at r={e['rank']}")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -92,6 +92,16 @@ _SMALL = {
         "samples_per_epoch": 4800, "fresh_each_epoch": True,
     },
     "eval": {"n_per_point": 500, "batch_size": 256},
+    # notebook 05's grid: LoRA ranks from 2 up to the adapted layer's full width (mlp.c_proj: 64 outputs),
+    # so the paper's r/width (8/768 to 256/768 = 0.01 to 0.33) lies inside 2/64 to 64/64; seeds per cell; the
+    # shuffled-target control's seeds (one per rank). Cells at notebook 03's ranks and seeds come from its runs.
+    "rank_analysis": {"ranks": [2, 4, 8, 16, 32, 64], "seeds": [0, 1, 2], "control_seeds": [0],
+                      # "does the task or the method set the rank?": each arm changes one thing from the default
+                      # (peft's init, alpha = r/2) at arm_rank, the full width, where the paper's measure is not
+                      # saturated; control_seeds each (the default's seeds give the spread an arm must exceed)
+                      "arm_rank": 64,
+                      "arms": {"reference init (gaussian)": {"init": "gaussian"}, "PiSSA init": {"init": "pissa"},
+                               "rsLoRA (alpha/sqrt(r))": {"use_rslora": True}, "fixed alpha 8": {"alpha": 8.0}}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
     # and the first of its seeds (each check takes the next one)
     "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
@@ -122,6 +132,7 @@ _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20
 _SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds": [0], "batch_size": 8,
                        "eval_hops": [1, 2], "eval_shortest": [2, 3]})
 _SMOKE["eval"].update({"n_per_point": 16})
+_SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4})
 _SMOKE["ablations"].update({"ranks": [2], "seeds": [0], "last_n_blocks": [1], "module_rank": 2, "fixed_alpha": 8})
 _SMOKE["workers"] = 1
 
@@ -153,6 +164,7 @@ _PAPER["lora"].update({
     "steps": 40 * 15000 // 16, "warmup_steps": 100, "samples_per_epoch": 15000,
 })
 _PAPER["eval"].update({"n_per_point": 1000})
+_PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "seeds": [0, 1, 2],
                             "last_n_blocks": [3, 6], "full_lr": 3e-5})
 
@@ -192,7 +204,7 @@ def _merge(base: dict, overrides: dict, where: str) -> dict:
     for key, value in overrides.items():
         if key not in out:
             raise TaskConfigError(f"{where}{key}: unknown setting; allowed keys here are {sorted(out)}")
-        if isinstance(out[key], dict) and isinstance(value, dict) and key != "target_modules":
+        if isinstance(out[key], dict) and isinstance(value, dict) and key not in ("target_modules", "arms"):
             out[key] = _merge(out[key], value, f"{where}{key}.")
         else:
             if value is not None:

@@ -1,5 +1,13 @@
 """Planning vs reasoning rank analysis across ranks and seeds (notebook 05), on top of ``helpers.rank``.
 
+The grid (``profile["rank_analysis"]``): LoRA ranks up to the adapted layer's full width, several seeds
+per task, and at every rank two controls: an adapter trained on shuffled targets (the task's prompts,
+each answer a random hash of its map: what training without the task gives) and a random update of
+the same shape and norm (``control_adapter``). A measure decides the claim only at ranks where it is
+*unsaturated* (below r for every adapter compared) and *separated* from the random control
+(``usable_ranks``); the full fine-tuning update (``full_update_layers``) shows how many directions
+each task needs without the LoRA constraint.
+
 The paper's headline: the effective rank of trained LoRA updates is 2-3x lower for reasoning
 (HashChain) than for planning (HashHop). ``ratios`` measures that ratio for every rank measure, per
 LoRA rank, with a 95% interval across seeds (the seed-``i`` reasoning adapter over the seed-``i``
@@ -17,7 +25,145 @@ from safetensors.torch import load_file
 from .stats import seed_interval
 from .lora import _resolve, add_lora
 from .model import load_pretrained
-from .rank import analyze_adapter, summarize
+from .rank import analyze_adapter, rank_measures, singular_values, summarize
+
+KINDS = ("planning", "reasoning")
+ARMS = ("trained", "shuffled")  # adapters trained on the task / on shuffled targets (the control)
+# where a measure counts as saturated: its mean reaches this share of the LoRA rank
+SATURATED_SHARE = 0.95
+
+
+def rank_cells(profile: dict) -> list[dict]:
+    """Every adapter of the rank analysis: ``{"kind", "rank", "seed", "arm", "config"}`` for each task,
+    rank and seed (``rank_analysis.seeds``), and the shuffled-target control at every rank
+    (``rank_analysis.control_seeds``). Cells shared with notebook 03 have its configs (run cache)."""
+    from .experiments import run_configs
+    ra = profile["rank_analysis"]
+    cells = []
+    for kind in KINDS:
+        for arm, seeds, extra in (("trained", ra["seeds"], {}), ("shuffled", ra["control_seeds"], {"targets": "shuffled"})):
+            for cfg in run_configs(profile, kind, ra["ranks"], seeds, **extra):
+                cells.append({"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": arm, "config": cfg})
+    return cells
+
+
+def arm_cells(profile: dict) -> list[dict]:
+    """The init and scaling arms (``rank_analysis.arms``) at ``rank_analysis.arm_rank``, per task and
+    control seed: ``{"kind", "rank", "seed", "arm", "config"}``; ``arm`` is the arm's name. An arm's
+    ``alpha`` fixes the LoRA alpha; its other keys are run settings (``init``, ``use_rslora``)."""
+    from .experiments import run_configs
+    ra = profile["rank_analysis"]
+    cells = []
+    for kind in KINDS:
+        for name, arm in ra["arms"].items():
+            extra = {k: v for k, v in arm.items() if k != "alpha"}
+            for cfg in run_configs(profile, kind, [ra["arm_rank"]], ra["control_seeds"], alpha=arm.get("alpha"), **extra):
+                cells.append({"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": name, "config": cfg})
+    return cells
+
+
+def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
+    """Does the task or the method set ``measure`` at ``rank``? ``rows``: cell summaries (trained seeds
+    and arms). Returns the task gap under the default (|reasoning - planning| of the seed means), the
+    spread over seeds (largest seed range of the two tasks), each arm's value per task, and the method
+    range per task (largest - smallest over the default and every arm).
+
+    >>> rows = [{"kind": k, "rank": 8, "arm": a, "seed": s, "m": v} for k, a, s, v in (
+    ...     ("planning", "trained", 0, 4.0), ("planning", "trained", 1, 5.0), ("reasoning", "trained", 0, 4.0),
+    ...     ("reasoning", "trained", 1, 4.0), ("planning", "x", 0, 8.0), ("reasoning", "x", 0, 7.0))]
+    >>> e = arm_effects(rows, "m", 8); e["task_gap"], e["seed_range"], e["method_range"]
+    (0.5, 1.0, {'planning': 3.5, 'reasoning': 3.0})
+    """
+    at = [r for r in rows if r["rank"] == rank and r["arm"] != "shuffled"]
+    default = {k: [r[measure] for r in at if r["kind"] == k and r["arm"] == "trained"] for k in KINDS}
+    if not all(default.values()):
+        return {}
+    mean = {k: sum(v) / len(v) for k, v in default.items()}
+    arms = sorted({r["arm"] for r in at} - {"trained"})
+    values = {a: {k: next((r[measure] for r in at if r["arm"] == a and r["kind"] == k), None) for k in KINDS} for a in arms}
+    method_range = {k: max([mean[k]] + [v[k] for v in values.values() if v[k] is not None])
+                    - min([mean[k]] + [v[k] for v in values.values() if v[k] is not None]) for k in KINDS}
+    return {"measure": measure, "rank": rank, "default": mean, "arms": values,
+            "task_gap": abs(mean["reasoning"] - mean["planning"]),
+            "seed_range": max(max(v) - min(v) for v in default.values()), "method_range": method_range}
+
+
+def cell_summaries(cells: list[dict], results: list[dict]) -> list[dict]:
+    """Every measure, averaged over each adapter's layers, with its cell's kind, rank, seed and arm."""
+    return [{"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": c["arm"], "adapter_dir": r["adapter_dir"],
+             **summarize(analyze_adapter(r["adapter_dir"]))} for c, r in zip(cells, results) if r.get("adapter_dir")]
+
+
+def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path) -> list[dict]:
+    """The random-update control of every (kind, rank), built from the first seed's trained adapter:
+    ``{"kind", "rank", "arm": "random", **measures}``."""
+    out, done = [], set()
+    for c, r in zip(cells, results):
+        if c["arm"] != "trained" or (c["kind"], c["rank"]) in done or not r.get("adapter_dir"):
+            continue
+        done.add((c["kind"], c["rank"]))
+        folder = Path(tmp_dir) / f"{c['kind']}-r{c['rank']}"
+        control_adapter(c["config"], r["adapter_dir"], folder)
+        out.append({"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": "random",
+                    **summarize(analyze_adapter(folder))})
+    return out
+
+
+def measure_table(rows: list[dict], measure: str) -> list[dict]:
+    """Mean and 95% t-interval over seeds of ``measure`` for every (kind, arm, rank)."""
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["kind"], r["arm"], r["rank"]), []).append(r[measure])
+    return [{"kind": k, "arm": a, "rank": rk, "measure": measure, **seed_interval(v)}
+            for (k, a, rk), v in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
+
+
+def usable_ranks(table: list[dict], measure: str) -> list[dict]:
+    """Per LoRA rank, whether ``measure`` can decide the claim there: *unsaturated* (every trained
+    adapter's mean below ``SATURATED_SHARE`` of r; a count equal to r says only that every direction
+    passed) and *separated* (for each task the trained interval excludes that rank's random control).
+
+    >>> t = [{"kind": k, "arm": a, "rank": 4, "measure": "m", "mean": v, "low": v - .1, "high": v + .1, "n": 3}
+    ...      for k, a, v in (("planning", "trained", 4.0), ("reasoning", "trained", 4.0), ("planning", "random", 4.0),
+    ...                      ("reasoning", "random", 4.0))]
+    >>> usable_ranks(t, "m")[0]["usable"], usable_ranks(t, "m")[0]["why"]
+    (False, 'saturated (planning 4.0, reasoning 4.0 of r=4); not separated from the random control (planning 4.0 vs 4.0, reasoning 4.0 vs 4.0)')
+    """
+    out = []
+    for rank in sorted({r["rank"] for r in table if r["measure"] == measure}):
+        cell = {(r["kind"], r["arm"]): r for r in table if r["measure"] == measure and r["rank"] == rank}
+        trained = {k: cell.get((k, "trained")) for k in KINDS}
+        if not all(trained.values()):
+            continue
+        saturated = any(t["mean"] >= SATURATED_SHARE * rank for t in trained.values())
+        random = {k: cell.get((k, "random")) for k in KINDS}
+        # an interval needs two seeds: with one, "different from the control" cannot be told from seed noise
+        separated = all(random[k] is not None and trained[k].get("n", 0) >= 2
+                        and not (trained[k]["low"] <= random[k]["mean"] <= trained[k]["high"]) for k in KINDS)
+        why = []
+        if saturated:
+            why.append("saturated (" + ", ".join(f"{k} {trained[k]['mean']:.1f}" for k in KINDS) + f" of r={rank})")
+        if not separated:
+            why.append("not separated from the random control (" + ", ".join(
+                f"{k} {trained[k]['mean']:.1f} vs {random[k]['mean']:.1f}" if random[k] else f"{k}: no control"
+                for k in KINDS) + (", one seed: no interval" if any(trained[k].get("n", 0) < 2 for k in KINDS) else "") + ")")
+        out.append({"rank": rank, "measure": measure, "usable": not why, "why": "; ".join(why)})
+    return out
+
+
+def full_update_layers(base_dir: str, model_dir: str, module: str = "mlp.c_proj") -> list[dict]:
+    """The rank measures of the full fine-tuning update ``W_tuned - W_base`` of ``module`` in every
+    block (the reference without the LoRA constraint), one dict per layer like ``rank.analyze_adapter``."""
+    from safetensors.torch import load_file as load
+    base = load(str(Path(_resolve(base_dir)) / "model.safetensors"))
+    tuned = load(str(Path(model_dir) / "model.safetensors"))
+    layers = []
+    for name in sorted(k for k in tuned if k.endswith(f"{module}.weight")):
+        key = name if name in base else name.replace("transformer.", "", 1)
+        delta = (tuned[name].double() - base[key].double()).numpy()
+        s = singular_values(delta)
+        layers.append({"module": name.rsplit(".weight", 1)[0], "shape": list(delta.shape), **rank_measures(s)})
+    return layers
 
 MEASURES = ["thr_1e-1", "thr_1e-2", "thr_1e-3", "thr_1e-4", "thr_1e-5", "energy_90", "energy_99",
             "entropy_rank", "stable_rank", "top5_share"]

@@ -77,6 +77,19 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     return False, f"{len(bad)} of {considered} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
 
 
+def grid_learned(rank: dict, lora: dict | None, kind: str) -> str:
+    """Why the rank analysis' ``kind`` adapters cannot carry a verdict ('' if every one passed the
+    ability criteria). Notebook 05 checks each adapter of its grid (``passed``); older results fall
+    back on notebook 03's adapters at the same ranks."""
+    if "passed" not in rank:
+        ok, why = learned(lora, kind, rank["ranks"])
+        return "" if ok else why
+    bad = sorted((k for k, ok in rank["passed"][kind].items() if not ok), key=lambda k: (int(k.split("-")[0][1:]), k))
+    if not bad:
+        return ""
+    return f"{len(bad)} of {len(rank['passed'][kind])} {kind} adapters of the grid fail the ability criteria (e.g. {bad[0]})"
+
+
 def base_findings(profile: str) -> list[str]:
     """One sentence per base, from ``02_base.json``: its accuracy at the checked points and its verdict."""
     base = _load(profile, "02_base.json")
@@ -178,31 +191,36 @@ def claims(profile: str) -> list[dict]:
                         "verdict": ("reproduced" if overlap else "not reproduced") if ok else "untestable here",
                         "notebook": "04"})
     if rank:
-        ok_p, why_p = learned(lora, "planning", rank["ranks"])
-        ok_r, why_r = learned(lora, "reasoning", rank["ranks"])
-        gate = "" if ok_p and ok_r else "; ".join(w for w in (why_p, why_r) if w)
-        head = [r for r in rank["ratios"] if r["measure"] == "thr_1e-3"]
-        if head:
-            out.append({"claim": "effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning",
-                        "paper": "ratio 1/3-1/2 (no reasoning numbers saved; one run per setting)",
-                        "ours": "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in head)
-                                + (f"; {gate}" if gate else ""),
-                        "verdict": rank["headline_verdict"] if not gate else "untestable here", "notebook": "05"})
-        for m, label in (("entropy_rank", "entropy effective rank"), ("energy_90", "90%-energy rank")):
+        gate = "; ".join(w for w in (grid_learned(rank, lora, k) for k in ("planning", "reasoning")) if w)
+        for m, claim, paper in (("thr_1e-3", "effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning",
+                                 "ratio 1/3-1/2 (no reasoning numbers saved; one run per setting)"),
+                                ("entropy_rank", "same claim, entropy effective rank (not in the paper)", "-"),
+                                ("energy_90", "same claim, 90%-energy rank (not in the paper)", "-")):
             rows = [r for r in rank["ratios"] if r["measure"] == m]
-            if rows:
-                verdict = ratio_verdict(rows)
-                out.append({"claim": f"same claim, {label} (not in the paper)", "paper": "-",
-                            "ours": "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows),
-                            "verdict": verdict if not gate else "untestable here", "notebook": "05"})
+            if not rows:
+                continue
+            usable = {u["rank"]: u for u in rank.get("usable", {}).get(m, [])}
+            good = [r for r in rows if usable.get(r["rank"], {}).get("usable")]
+            limits = "; ".join(f"r={k}: {u['why']}" for k, u in usable.items() if not u["usable"])
+            ours = "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows)
+            if limits:
+                ours += f"; not usable at {limits}"
+            if gate:
+                verdict, ours = "untestable here", ours + f"; {gate}"
+            elif not good:
+                verdict = "untestable here"
+            else:
+                verdict = ratio_verdict(good)
+            out.append({"claim": claim, "paper": paper, "ours": ours, "verdict": verdict, "notebook": "05"})
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
+        why_p = grid_learned(rank, lora, "planning")
         out.append({"claim": "planning adapter: threshold rank at 1e-3 per layer is well below the LoRA rank",
                     "paper": "r=256: 43, 46, 67, 68, 55, 47, 43, 57, 63, 46, 49, 151",
                     "ours": f"r={max(rank['ranks'])}: " + ", ".join(str(v) for v in top)
                             + ("; saturated: the measure equals the LoRA rank, so it cannot show a lower rank" if saturated else "")
-                            + (f"; {why_p}" if not ok_p else ""),
-                    "verdict": "untestable here" if saturated or not ok_p else "reproduced", "notebook": "05"})
+                            + (f"; {why_p}" if why_p else ""),
+                    "verdict": "untestable here" if saturated or why_p else "reproduced", "notebook": "05"})
     return out
 
 

@@ -103,5 +103,5 @@ def test_lora_result_records_config_seed_provenance(tmp_path, lora_config):
     stored = read_json(Path(result["run_dir"]) / "result.json")
     assert stored["config"] == config and stored["config"]["seed"] == 3
     assert stored["config_hash"] == lora_run(tmp_path, config).hash
-    assert set(stored["files"]) == {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"}
+    assert set(stored["files"]) == {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "answers.json"}
     assert_provenance(stored)

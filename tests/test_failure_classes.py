@@ -179,7 +179,8 @@ def test_thread_count_is_part_of_a_training_run_identity(tmp_path, lora_config):
 def test_result_records_the_training_environment(tmp_path, lora_config):
     result = train_lora_run(lora_config(), root=tmp_path, progress=False)
     stored = strict_json(Path(result["run_dir"]) / "result.json")
-    assert stored["environment"] == training_environment() == {"torch_threads": torch.get_num_threads()}
+    assert training_environment() == {"torch_threads": torch.get_num_threads()}
+    assert stored["environment"] == dict(training_environment(), activation="fused-gelu")  # a LoRA run: + the kernel
 
 
 # ----------------------------------------------------------------------------- committed results stay

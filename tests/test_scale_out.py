@@ -30,7 +30,7 @@ def test_lora_job_runs_on_two_processes_under_torchrun(tmp_path, lora_config):
     assert len(results) == 1
     result = read_json(results[0])
     assert result["config"] == json.loads(json.dumps(config)) and len(result["accuracy"]) == 2
-    assert result["environment"] == {"torch_threads": 1, "processes": 2}  # not reused by a one-process run
+    assert result["environment"] == {"torch_threads": 1, "processes": 2, "activation": "fused-gelu"}  # not reused by a one-process run
     assert (results[0].parent / "adapter" / "adapter_model.safetensors").exists()
 
 

@@ -1,0 +1,185 @@
+"""Issue 11's rank grid: the init and scaling arms as peft flags in a run's config, PiSSA saved as the
+update it made, the fused GELU of loaded models, the answers a run stores for the notebooks, and the
+rank-study pieces that decide where a measure can count (saturation, separation from the random
+control, the full fine-tuning update, task vs method)."""
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from helpers import plotting, rank_study
+from helpers.errors import Refused
+from helpers.evaluation import evaluate_points
+from helpers.io import config_hash
+from helpers.lora import _resolve, _task, load_adapter, stored_answers, train_lora_run
+from helpers.model import load_pretrained, use_fused_activation
+from helpers.rank import analyze_adapter, summarize
+
+
+# ---------------------------------------------------------------- fused GELU
+def test_the_fused_gelu_is_the_same_function():
+    torch.manual_seed(0)
+    plain = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=50))
+    fused = GPT2LMHeadModel(copy.deepcopy(plain.config))
+    fused.load_state_dict(plain.state_dict())
+    assert use_fused_activation(fused) == "gelu_pytorch_tanh" and plain.config.activation_function == "gelu_new"
+    plain.eval(), fused.eval()  # GPT2Config's default dropout
+    x = torch.randint(0, 50, (4, 20))
+    with torch.no_grad():
+        diff = (plain(x).logits - fused(x).logits).abs().max().item()
+    assert 0 < diff < 1e-4  # not the same kernel, the same function
+
+
+def test_other_activations_are_left_alone():
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10, activation_function="relu"))
+    assert use_fused_activation(model) == "relu" and type(model.transformer.h[0].mlp.act).__name__ == "ReLU"
+
+
+def test_loaded_models_run_the_fused_kernel_and_runs_record_it(tiny_base, lora_config, tmp_path):
+    model, _ = load_pretrained(tiny_base)
+    assert model.config.activation_function == "gelu_pytorch_tanh"
+    result = train_lora_run(lora_config(), root=tmp_path, progress=False)
+    assert result["environment"]["activation"] == "fused-gelu"
+
+
+# ---------------------------------------------------------------- stored answers
+def test_a_run_stores_its_answers_and_they_are_the_models(lora_config, tmp_path):
+    from helpers.diagnostics import answer_points
+    config = lora_config()
+    result = train_lora_run(config, root=tmp_path, progress=False)
+    stored = stored_answers(result["adapter_dir"], config["eval_points"], config["eval_n"])
+    model, tokenizer = load_adapter(_resolve(config["base"]), result["adapter_dir"])
+    fresh = answer_points(model, tokenizer, _task(config["task"]), config["eval_points"], config["eval_n"])
+    assert stored == {p: got["answers"] for p, got in fresh.items()}
+    assert sum(sum(a == s.answer for a, s in zip(got["answers"], got["samples"])) for got in fresh.values()) \
+        == sum(r["correct"] for r in result["accuracy"])
+    # other points or another prompt count: not these answers, recompute
+    assert stored_answers(result["adapter_dir"], config["eval_points"], config["eval_n"] + 1) is None
+    assert stored_answers(result["adapter_dir"], config["eval_points"][:1], config["eval_n"]) is None
+    assert "answers.json" in result["files"]  # checksummed: a damaged file makes the run unfinished
+
+
+# ---------------------------------------------------------------- init and scaling arms
+def test_default_init_and_scaling_never_enter_a_config(lora_config):
+    plain = lora_config()
+    assert lora_config(init="default", use_rslora=False) == plain and "init" not in plain
+    hashes = {config_hash(c) for c in (plain, lora_config(init="gaussian"), lora_config(init="pissa"),
+                                       lora_config(use_rslora=True))}
+    assert len(hashes) == 4
+
+
+@pytest.mark.parametrize("key,value,match", [("init", "kaiming", r"init: allowed values are \('default', 'gaussian', 'pissa'\)"),
+                                             ("use_rslora", "yes", "use_rslora: allowed values are true or false"),
+                                             ("use_rslora", 1, "use_rslora: allowed values are true or false")])
+def test_bad_arms_are_refused_before_training(lora_config, key, value, match):
+    with pytest.raises(Refused, match=match):
+        lora_config(**{key: value})
+
+
+def test_full_fine_tuning_has_no_lora_init(lora_config):
+    with pytest.raises(Refused, match="only LoRA runs have them"):
+        lora_config(method="full", rank=None, alpha=None, init="gaussian")
+
+
+def test_the_arms_reach_peft(lora_config, tmp_path):
+    gauss = train_lora_run(lora_config(init="gaussian", steps=0), root=tmp_path, progress=False)
+    rs = train_lora_run(lora_config(use_rslora=True, steps=0), root=tmp_path, progress=False)
+    assert json.load(open(f"{rs['adapter_dir']}/adapter_config.json"))["use_rslora"] is True
+    from safetensors.torch import load_file
+    a = [t for k, t in load_file(f"{gauss['adapter_dir']}/adapter_model.safetensors").items() if "lora_A" in k]
+    std = torch.cat([t.flatten() for t in a]).std().item()
+    assert abs(std - 1 / 2) < 0.15  # peft's "gaussian": A ~ N(0, 1/r), r = 2 here
+
+
+def test_pissa_is_saved_as_the_update_it_made(lora_config, tmp_path):
+    """PiSSA moves the base weight's top directions into A and B (peft subtracts them from the base);
+    the run saves peft's conversion: a plain LoRA of rank 2r on the original base, whose B @ A is the
+    update. Loaded on the original base it gives the trained model's answers exactly."""
+    config = lora_config(init="pissa", steps=8)
+    result = train_lora_run(config, root=tmp_path, progress=False)
+    saved = json.load(open(f"{result['adapter_dir']}/adapter_config.json"))
+    assert saved["r"] == 2 * config["rank"] and saved["init_lora_weights"] is True
+    model, tokenizer = load_adapter(_resolve(config["base"]), result["adapter_dir"])
+    table = evaluate_points(model, tokenizer, _task(config["task"]), config["eval_points"], config["eval_n"])
+    assert [r["correct"] for r in table] == [r["correct"] for r in result["accuracy"]]
+    layers = analyze_adapter(result["adapter_dir"])
+    assert all(0 < layer["thr_1e-3"] <= 2 * config["rank"] for layer in layers)
+    untrained = train_lora_run(lora_config(init="pissa", steps=0), root=tmp_path, progress=False)
+    assert all(layer["norm_delta"] < 1e-5 for layer in analyze_adapter(untrained["adapter_dir"]))  # no step, no update
+
+
+# ---------------------------------------------------------------- where a measure can count
+def _row(kind, arm, mean, half=0.5, n=3, rank=8, measure="m"):
+    return {"kind": kind, "arm": arm, "rank": rank, "measure": measure, "mean": mean, "low": mean - half,
+            "high": mean + half, "n": n}
+
+
+def test_a_measure_counts_only_unsaturated_and_apart_from_its_control():
+    usable = [_row("planning", "trained", 5.0), _row("reasoning", "trained", 3.0),
+              _row("planning", "random", 7.0), _row("reasoning", "random", 7.0)]
+    assert rank_study.usable_ranks(usable, "m") == [{"rank": 8, "measure": "m", "usable": True, "why": ""}]
+    saturated = [_row("planning", "trained", 8.0)] + usable[1:]
+    got = rank_study.usable_ranks(saturated, "m")[0]
+    assert not got["usable"] and got["why"].startswith("saturated")
+    on_control = [usable[0], _row("reasoning", "trained", 7.2)] + usable[2:]
+    got = rank_study.usable_ranks(on_control, "m")[0]
+    assert not got["usable"] and "not separated" in got["why"]
+    one_seed = [dict(r, n=1, low=r["mean"], high=r["mean"]) for r in usable]
+    got = rank_study.usable_ranks(one_seed, "m")[0]
+    assert not got["usable"] and "one seed" in got["why"]
+
+
+def test_measure_table_gives_seed_intervals():
+    rows = [{"kind": "planning", "arm": "trained", "rank": 4, "seed": s, "m": v} for s, v in enumerate((2.0, 3.0, 4.0))]
+    (row,) = rank_study.measure_table(rows, "m")
+    assert row["mean"] == 3.0 and row["n"] == 3 and row["low"] < 3.0 < row["high"]
+
+
+def test_full_update_layers_sees_the_rank_of_the_change(tmp_path):
+    rng = np.random.default_rng(0)
+    base = {f"transformer.h.{i}.mlp.c_proj.weight": torch.tensor(rng.normal(size=(16, 8)), dtype=torch.float32)
+            for i in range(2)}
+    delta = torch.tensor(rng.normal(size=(16, 3)) @ rng.normal(size=(3, 8)), dtype=torch.float32)  # rank 3
+    tuned = {k: v + delta for k, v in base.items()}
+    (tmp_path / "base").mkdir()
+    (tmp_path / "tuned").mkdir()
+    save_file(base, str(tmp_path / "base" / "model.safetensors"))
+    save_file(tuned, str(tmp_path / "tuned" / "model.safetensors"))
+    layers = rank_study.full_update_layers(str(tmp_path / "base"), tmp_path / "tuned")
+    assert [layer["thr_1e-3"] for layer in layers] == [3, 3] and layers[0]["shape"] == [16, 8]
+
+
+def test_the_figures_draw():
+    table = [_row(k, a, v, rank=r) for r in (2, 4) for k, a, v in
+             (("planning", "trained", 1.5), ("reasoning", "trained", 1.2), ("planning", "random", 1.9),
+              ("reasoning", "random", 1.9), ("planning", "shuffled", 1.4), ("reasoning", "shuffled", 1.3))]
+    fig = plotting.rank_grid_figure(table, ["m"], {"planning": {"m": 3.0}, "reasoning": {"m": 2.0}})
+    assert len(fig.axes) == 1
+    effect = {"measure": "m", "rank": 4, "default": {"planning": 2.0, "reasoning": 1.0},
+              "arms": {"x": {"planning": 3.0, "reasoning": 1.5}}}
+    assert len(plotting.arm_figure([effect, effect]).axes) == 2
+
+
+# ---------------------------------------------------------------- the claims table
+def test_rank_claims_need_learned_adapters_and_a_usable_rank(tmp_path, monkeypatch):
+    from helpers import report
+    ratio = [{"rank": 8, "measure": m, "mean": 0.4, "low": 0.35, "high": 0.45, "n": 3}
+             for m in ("thr_1e-3", "entropy_rank", "energy_90")]
+    rank = {"ranks": [8], "ratios": ratio, "planning_top_rank_thr_1e-3_per_layer": [5, 6],
+            "usable": {"thr_1e-3": [{"rank": 8, "usable": True, "why": ""}],
+                       "entropy_rank": [{"rank": 8, "usable": False, "why": "saturated (...)"}]},
+            "passed": {"planning": {"r8-s0": True}, "reasoning": {"r8-s0": True}}}
+    monkeypatch.setattr(report, "_load", lambda profile, name: rank if name == "05_rank.json" else None)
+    rows = {r["claim"]: r for r in report.claims("x")}
+    assert rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]["verdict"] == "reproduced"
+    entropy = rows["same claim, entropy effective rank (not in the paper)"]
+    assert entropy["verdict"] == "untestable here" and "not usable at r=8: saturated" in entropy["ours"]
+    assert rows["same claim, 90%-energy rank (not in the paper)"]["verdict"] == "untestable here"  # no usability known
+    rank["passed"]["reasoning"]["r8-s0"] = False
+    rows = {r["claim"]: r for r in report.claims("x")}
+    head = rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]
+    assert head["verdict"] == "untestable here" and "1 of 1 reasoning adapters of the grid fail" in head["ours"]
