@@ -161,8 +161,10 @@ TARGETS = ("task", "shuffled")
 # scaling alpha/sqrt(r) instead of alpha/r (rsLoRA; False is the default and never written).
 INITS = ("default", "gaussian", "pissa")
 PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa"}
-OPTIONAL_KEYS = ("targets", "init", "use_rslora")  # run-config keys written only when they differ from the default
-OPTIONAL_DEFAULTS = {"targets": "task", "init": "default", "use_rslora": False}
+# ``snapshots``: steps at which the adapter is also saved (``snapshots/step-<n>/``, for the rank over training);
+# training is the same, but the run is its own (its folder holds the snapshots). [] is the default.
+OPTIONAL_KEYS = ("targets", "init", "use_rslora", "snapshots")  # run-config keys written only when they differ from the default
+OPTIONAL_DEFAULTS = {"targets": "task", "init": "default", "use_rslora": False, "snapshots": []}
 
 
 def _is_int(value, low: int) -> bool:
@@ -196,6 +198,10 @@ def check_lora_config(config: dict) -> None:
         raise TaskConfigError(f"init: allowed values are {INITS} ('default' is peft's), got {config['init']!r}")
     if "use_rslora" in config and config["use_rslora"] is not True:
         raise TaskConfigError(f"use_rslora: allowed values are true or false (false is the default), got {config['use_rslora']!r}")
+    if "snapshots" in config and not (isinstance(config["snapshots"], list) and config["snapshots"]
+                                      and all(_is_int(n, 1) and n < config["steps"] for n in config["snapshots"])):
+        raise TaskConfigError(f"snapshots: give a non-empty list of steps in 1..{config['steps'] - 1} (steps is "
+                              f"{config['steps']}), got {config['snapshots']!r}")
     if config.get("method", "lora") == "full" and ("init" in config or "use_rslora" in config):
         raise TaskConfigError("init / use_rslora: only LoRA runs have them (method is 'full')")
     if method == "lora":
@@ -369,6 +375,8 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
             last_loss = loss.item()
             bar.update(1)
             bar.set_postfix(loss=f"{last_loss:.3f}")
+            if step in config.get("snapshots", ()) and accelerator.is_main_process:
+                trained_model.save_pretrained(run.dir / "snapshots" / f"step-{step}")
             if step % LORA_CHECKPOINT_EVERY == 0 and step < steps and accelerator.is_main_process:
                 _save_training_state(run.dir, trained_model, optimizer, step)
     finally:  # a run that stops (diverged, interrupted) leaves no half-drawn bar after its error
@@ -393,6 +401,8 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
                                                "answers": {str(p): got["answers"] for p, got in answers.items()}})
     files = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json"] if out == "adapter" else ["model/model.safetensors"]
     files.append(ANSWERS_FILE)
+    if out == "adapter":  # a damaged snapshot makes the run unfinished, like a damaged adapter
+        files += [f"snapshots/step-{n}/adapter_model.safetensors" for n in config.get("snapshots", ())]
     result = run.finish({"accuracy": table, "final_loss": last_loss}, files=files)
     return _with_paths(result, run, cached=False)
 

@@ -357,3 +357,17 @@ def arm_figure(effects: list[dict]):
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str], rank: int):
+    """Each measure of one adapter per task against the training step (``rank_study.snapshot_summaries``),
+    with the LoRA rank r as the ceiling."""
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 3.8), squeeze=False)
+    for ax, m in zip(axes[0], measures):
+        for kind, rows in curves.items():
+            ax.plot([r["step"] for r in rows], [r[m] for r in rows], marker="o", color=KIND_COLOR[kind], label=kind)
+        ax.axhline(rank, color="grey", lw=1, label=f"r = {rank}")
+        ax.set(xlabel="training step", ylabel=m, title=m)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

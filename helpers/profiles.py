@@ -100,6 +100,9 @@ _SMALL = {
                       # (peft's init, alpha = r/2) at arm_rank, the full width, where the paper's measure is not
                       # saturated; control_seeds each (the default's seeds give the spread an arm must exceed)
                       "arm_rank": 64,
+                      # the rank over training: the adapter of one run per task (largest rank, first seed) saved at
+                      # these steps (the profile's LoRA runs take lora.steps = 600)
+                      "snapshots": [25, 50, 100, 200, 300, 450],
                       "arms": {"reference init (gaussian)": {"init": "gaussian"}, "PiSSA init": {"init": "pissa"},
                                "rsLoRA (alpha/sqrt(r))": {"use_rslora": True}, "fixed alpha 8": {"alpha": 8.0}}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
@@ -132,7 +135,7 @@ _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20
 _SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds": [0], "batch_size": 8,
                        "eval_hops": [1, 2], "eval_shortest": [2, 3]})
 _SMOKE["eval"].update({"n_per_point": 16})
-_SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4})
+_SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "snapshots": [2, 5]})
 _SMOKE["ablations"].update({"ranks": [2], "seeds": [0], "last_n_blocks": [1], "module_rank": 2, "fixed_alpha": 8})
 _SMOKE["workers"] = 1
 
@@ -164,7 +167,8 @@ _PAPER["lora"].update({
     "steps": 40 * 15000 // 16, "warmup_steps": 100, "samples_per_epoch": 15000,
 })
 _PAPER["eval"].update({"n_per_point": 1000})
-_PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768})
+_PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768,
+                                "snapshots": [500, 1000, 2500, 5000, 10000, 20000]})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "seeds": [0, 1, 2],
                             "last_n_blocks": [3, 6], "full_lr": 3e-5})
 

@@ -88,6 +88,15 @@ def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
             "seed_range": max(max(v) - min(v) for v in default.values()), "method_range": method_range}
 
 
+def snapshot_summaries(result: dict, steps: int) -> list[dict]:
+    """The measures (mean over layers) of one run's adapter at each saved step and at the end
+    (``result`` of a run with ``snapshots``): ``[{"step", **measures}, ...]`` in step order."""
+    run = Path(result["run_dir"])
+    found = sorted(int(p.name.split("-")[1]) for p in (run / "snapshots").glob("step-*"))
+    rows = [{"step": n, **summarize(analyze_adapter(run / "snapshots" / f"step-{n}"))} for n in found]
+    return rows + [{"step": steps, **summarize(analyze_adapter(result["adapter_dir"]))}]
+
+
 def cell_summaries(cells: list[dict], results: list[dict]) -> list[dict]:
     """Every measure, averaged over each adapter's layers, with its cell's kind, rank, seed and arm."""
     return [{"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": c["arm"], "adapter_dir": r["adapter_dir"],

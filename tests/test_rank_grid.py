@@ -183,3 +183,25 @@ def test_rank_claims_need_learned_adapters_and_a_usable_rank(tmp_path, monkeypat
     rows = {r["claim"]: r for r in report.claims("x")}
     head = rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]
     assert head["verdict"] == "untestable here" and "1 of 1 reasoning adapters of the grid fail" in head["ours"]
+
+
+# ---------------------------------------------------------------- rank over training
+def test_snapshots_are_the_same_training_saved_along_the_way(lora_config, tmp_path):
+    plain = train_lora_run(lora_config(), root=tmp_path, progress=False)
+    snap = train_lora_run(lora_config(snapshots=[3, 6]), root=tmp_path, progress=False)
+    assert snap["run_dir"] != plain["run_dir"] and "snapshots" not in plain["config"]
+    assert sha(plain["adapter_dir"]) == sha(snap["adapter_dir"])  # saving along the way changes nothing
+    rows = rank_study.snapshot_summaries(snap, 12)
+    assert [r["step"] for r in rows] == [3, 6, 12] and all(r["thr_1e-3"] >= 1 for r in rows)
+    assert "snapshots/step-3/adapter_model.safetensors" in snap["files"]
+
+
+@pytest.mark.parametrize("value", [[0], [12], "3", [2.5]])
+def test_bad_snapshots_are_refused(lora_config, value):
+    with pytest.raises(Refused, match=r"snapshots: give a non-empty list of steps in 1\.\.11"):
+        lora_config(snapshots=value)
+
+
+def sha(adapter_dir):
+    from helpers.runs import sha256_file
+    return sha256_file(f"{adapter_dir}/adapter_model.safetensors")
