@@ -139,6 +139,36 @@ def lora_findings(profile: str) -> list[str]:
     return lines
 
 
+def rank_findings(profile: str) -> list[str]:
+    """What notebook 05's grid measured, from ``05_rank.json``: where the paper's measure (and the others)
+    can count, the controls and the full fine-tuning update at the largest rank, the init and scaling
+    arms against the task gap, and the subspace overlaps."""
+    rank = _load(profile, "05_rank.json")
+    if not rank or "table" not in rank:
+        return []
+    top = max(rank["ranks"])
+    lines = []
+    at_top = {(r["kind"], r["arm"]): r for r in rank["table"] if r["rank"] == top}
+    for m in ("thr_1e-3", "energy_90", "entropy_rank"):
+        usable = [u["rank"] for u in rank["usable"].get(m, []) if u["usable"]]
+        cells = ", ".join(f"{k} {a} {at_top[(k, a)]['mean']:.1f}" for k in ("planning", "reasoning")
+                          for a in ("trained", "shuffled", "random") if (k, a) in at_top)
+        full = ", ".join(f"{k} {v[m]:.1f}" for k, v in rank.get("full_fine_tuning", {}).items() if m in v)
+        lines.append(f"Rank grid, {m} (ranks {rank['ranks']}, {len(rank['seeds'])} seeds): usable (unsaturated and apart "
+                     f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
+                     + (f"; full fine-tuning update: {full}" if full else "") + ".")
+    for e in rank.get("arms", []):
+        if e and e["measure"] in ("thr_1e-3", "entropy_rank"):
+            moved = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
+            lines.append(f"Init and scaling arms at r={e['rank']}, {e['measure']}: task gap {e['task_gap']:.2f} (seed range "
+                         f"{e['seed_range']:.2f}), method range planning {e['method_range']['planning']:.2f}, reasoning "
+                         f"{e['method_range']['reasoning']:.2f}: "
+                         + ("the method moves it more than the task does." if moved else "the task gap exceeds the method range."))
+    for name, by_k in rank.get("overlap", {}).items():
+        lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {v[0]:.2f} (random {v[1]:.2f})" for k, v in by_k.items()) + ".")
+    return lines
+
+
 def claims(profile: str) -> list[dict]:
     lora, ab, rank, base = (_load(profile, n) for n in ("03_lora.json", "04_ablations.json", "05_rank.json", "02_base.json"))
     if lora and "trained_points" not in lora:
@@ -359,7 +389,7 @@ def main(argv=None) -> int:
     text = parser.run(_replace, readme.read_text(), "claims", body)
     text = parser.run(_replace, text, "bench", bench_text())
     if "<!-- findings:start -->" in text:
-        lines = base_findings(args.profile) + lora_findings(args.profile)
+        lines = base_findings(args.profile) + lora_findings(args.profile) + rank_findings(args.profile)
         text = _replace(text, "findings", "\n".join(f"- {line}" for line in lines))
     if "<!-- cost:start -->" in text:
         text = _replace(text, "cost", cost_text())
