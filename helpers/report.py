@@ -148,8 +148,8 @@ def rank_findings(profile: str) -> list[str]:
         return []
     top = max(rank["ranks"])
     lines = []
-    at_top = {(r["kind"], r["arm"]): r for r in rank["table"] if r["rank"] == top}
     for m in ("thr_1e-3", "energy_90", "entropy_rank"):
+        at_top = {(r["kind"], r["arm"]): r for r in rank["table"] if r["rank"] == top and r["measure"] == m}
         usable = [u["rank"] for u in rank["usable"].get(m, []) if u["usable"]]
         cells = ", ".join(f"{k} {a} {at_top[(k, a)]['mean']:.1f}" for k in ("planning", "reasoning")
                           for a in ("trained", "shuffled", "random") if (k, a) in at_top)
@@ -231,10 +231,10 @@ def claims(profile: str) -> list[dict]:
                 continue
             usable = {u["rank"]: u for u in rank.get("usable", {}).get(m, [])}
             good = [r for r in rows if usable.get(r["rank"], {}).get("usable")]
-            limits = "; ".join(f"r={k}: {u['why']}" for k, u in usable.items() if not u["usable"])
+            limits = [k for k, u in usable.items() if not u["usable"]]
             ours = "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows)
-            if limits:
-                ours += f"; not usable at {limits}"
+            if limits:  # why, rank by rank: 05_rank.json's "usable"
+                ours += f"; not usable at r = {limits} (saturated, or not apart from the random control)"
             if gate:
                 verdict, ours = "untestable here", ours + f"; {gate}"
             elif not good:

@@ -177,7 +177,7 @@ def test_rank_claims_need_learned_adapters_and_a_usable_rank(tmp_path, monkeypat
     rows = {r["claim"]: r for r in report.claims("x")}
     assert rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]["verdict"] == "reproduced"
     entropy = rows["same claim, entropy effective rank (not in the paper)"]
-    assert entropy["verdict"] == "untestable here" and "not usable at r=8: saturated" in entropy["ours"]
+    assert entropy["verdict"] == "untestable here" and "not usable at r = [8] (saturated" in entropy["ours"]
     assert rows["same claim, 90%-energy rank (not in the paper)"]["verdict"] == "untestable here"  # no usability known
     rank["passed"]["reasoning"]["r8-s0"] = False
     rows = {r["claim"]: r for r in report.claims("x")}
