@@ -165,7 +165,8 @@ def rank_findings(profile: str) -> list[str]:
                          f"{e['method_range']['reasoning']:.2f}: "
                          + ("the method moves it more than the task does." if moved else "the task gap exceeds the method range."))
     for name, by_k in rank.get("overlap", {}).items():
-        lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {v[0]:.2f} (random {v[1]:.2f})" for k, v in by_k.items()) + ".")
+        lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
+                                                               for k in sorted(by_k, key=int)) + ".")
     return lines
 
 
