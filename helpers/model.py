@@ -24,6 +24,7 @@ MODEL_KEYS = {"n_layer", "n_embd", "n_head", "n_positions", "initializer_range"}
 # Bases are *trained* as built (``build_model``), so retraining reproduces the committed bytes; every
 # run trained on a loaded model records the activation in its identity (``helpers.lora.lora_run``).
 FUSED_ACTIVATION = {"gelu_new": "gelu_pytorch_tanh"}
+FUSE_ACTIVATION = True  # off only to time the unfused kernel beside it (tools.activation_bench)
 
 
 def use_fused_activation(model):
@@ -75,7 +76,8 @@ def load_pretrained(name_or_path: str | Path, device: str = "cpu"):
     if tokenizer.pad_token is None:  # GPT-2's tokenizer has none; padding is never scored anyway
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(name_or_path, use_safetensors=True).to(device)
-    use_fused_activation(model)
+    if FUSE_ACTIVATION:
+        use_fused_activation(model)
     return model, tokenizer
 
 

@@ -39,9 +39,13 @@ def test_other_activations_are_left_alone():
     assert use_fused_activation(model) == "relu" and type(model.transformer.h[0].mlp.act).__name__ == "ReLU"
 
 
-def test_loaded_models_run_the_fused_kernel_and_runs_record_it(tiny_base, lora_config, tmp_path):
+def test_loaded_models_run_the_fused_kernel_and_runs_record_it(tiny_base, lora_config, tmp_path, monkeypatch):
     model, _ = load_pretrained(tiny_base)
     assert model.config.activation_function == "gelu_pytorch_tanh"
+    import helpers.model
+    monkeypatch.setattr(helpers.model, "FUSE_ACTIVATION", False)  # tools.activation_bench's "before" arm
+    assert load_pretrained(tiny_base)[0].config.activation_function == "gelu_new"
+    monkeypatch.undo()
     result = train_lora_run(lora_config(), root=tmp_path, progress=False)
     assert result["environment"]["activation"] == "fused-gelu"
 
