@@ -202,7 +202,7 @@ def check_lora_config(config: dict) -> None:
                                       and all(_is_int(n, 1) and n < config["steps"] for n in config["snapshots"])):
         raise TaskConfigError(f"snapshots: give a non-empty list of steps in 1..{config['steps'] - 1} (steps is "
                               f"{config['steps']}), got {config['snapshots']!r}")
-    if config.get("method", "lora") == "full" and ("init" in config or "use_rslora" in config):
+    if method == "full" and ("init" in config or "use_rslora" in config):
         raise TaskConfigError("init / use_rslora: only LoRA runs have them (method is 'full')")
     if method == "lora":
         if not _is_int(config["rank"], 1):

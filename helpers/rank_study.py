@@ -28,7 +28,6 @@ from .model import load_pretrained
 from .rank import analyze_adapter, rank_measures, singular_values, summarize
 
 KINDS = ("planning", "reasoning")
-ARMS = ("trained", "shuffled")  # adapters trained on the task / on shuffled targets (the control)
 # where a measure counts as saturated: its mean reaches this share of the LoRA rank
 SATURATED_SHARE = 0.95
 
