@@ -81,7 +81,7 @@ def chain_category(sample: Sample, answer: str) -> str:
 
 
 @torch.no_grad()
-def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 512) -> list[str]:
+def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 64) -> list[str]:
     """The greedy continuation of each prompt, as many tokens as its true answer has, decoded
     (prompts of equal length are batched; no sampling, no ``no_repeat_ngram_size``)."""
     device = next(model.parameters()).device
@@ -97,9 +97,12 @@ def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 51
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
             x = torch.tensor([p for _, p in chunk], device=device)
-            for _ in range(n_new):  # greedy, one token at a time (the models here have no KV-cache need)
-                x = torch.cat([x, model(input_ids=x).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
-            for (i, _), row in zip(chunk, x[:, n_prompt:].tolist()):
+            new, past = [], None
+            for _ in range(n_new):  # greedy, one token at a time; the cache keeps each step to the new token
+                out = model(input_ids=x, past_key_values=past, use_cache=True, logits_to_keep=1)
+                x, past = out.logits[:, -1].argmax(-1, keepdim=True), out.past_key_values
+                new.append(x)
+            for (i, _), row in zip(chunk, torch.cat(new, dim=1).tolist()):
                 answers[i] = tokenizer.decode(row).strip()
     model.train(was_training)
     return answers
@@ -108,12 +111,13 @@ def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 51
 def answer_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> dict:
     """Held-out prompts per point (the same ones ``evaluation.evaluate_points`` scores) and the
     model's greedy answers: ``{point: {"samples": [...], "answers": [...], "correct": [...]}}``."""
-    out = {}
-    for point, samples in point_samples(task, points, n, seed).items():
-        answers = greedy_answers(model, tokenizer, samples)
-        out[point] = {"samples": samples, "answers": answers,
-                      "correct": [a == s.answer for a, s in zip(answers, samples)]}
-    return out
+    return {point: scored(samples, greedy_answers(model, tokenizer, samples))
+            for point, samples in point_samples(task, points, n, seed).items()}
+
+
+def scored(samples: list[Sample], answers: list[str]) -> dict:
+    """One point's ``{"samples", "answers", "correct"}`` (exact match of each answer)."""
+    return {"samples": samples, "answers": answers, "correct": [a == s.answer for a, s in zip(answers, samples)]}
 
 
 def position_histogram(samples: list[Sample], answers: list[str]) -> dict:

@@ -96,14 +96,30 @@ def point_samples(task, points: list[int], n: int, seed: int = 0) -> dict[int, l
     return {p: generate(point_config(task, p), n, seed=offset + per_seed * seed + p) for p in points}
 
 
-def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:
-    """Accuracy with 95% intervals and the chance level per hop count (HashHop) or shortest length
-    (HashChain), ``n`` prompts each."""
-    samples = [s for group in point_samples(task, points, n, seed).values() for s in group]
-    verdicts = exact_match(model, tokenizer, samples)
-    key = "hops" if isinstance(task, HashHopConfig) else "shortest"
+def point_key(task) -> str:
+    """The sample-meta key a task's evaluation points are: ``hops`` (HashHop) or ``shortest`` (HashChain)."""
+    return "hops" if isinstance(task, HashHopConfig) else "shortest"
+
+
+def points_table(task, samples: list[Sample], verdicts: list[bool]) -> list[dict]:
+    """Accuracy with 95% intervals and the chance level (a uniform guess among the map's hashes
+    other than the start) per hop count (HashHop) or shortest length (HashChain)."""
+    key = point_key(task)
     table = accuracy_table(samples, verdicts, key)
-    for row in table:  # chance: a uniform guess among the map's hashes other than the start
+    for row in table:
         group = [chance_level(s) for s in samples if s.meta[key] == row[key]]
         row["chance"] = sum(group) / len(group)
     return table
+
+
+def answers_table(task, got: dict) -> list[dict]:
+    """``points_table`` of greedy answers already computed per point (``diagnostics.answer_points``'
+    ``{point: {"samples", "answers", "correct"}}``): no second forward pass over the same prompts."""
+    return points_table(task, [s for g in got.values() for s in g["samples"]],
+                        [c for g in got.values() for c in g["correct"]])
+
+
+def evaluate_points(model, tokenizer, task, points: list[int], n: int, seed: int = 0) -> list[dict]:
+    """``points_table`` of ``n`` held-out prompts per point, scored by ``exact_match``."""
+    samples = [s for group in point_samples(task, points, n, seed).values() for s in group]
+    return points_table(task, samples, exact_match(model, tokenizer, samples))

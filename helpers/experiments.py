@@ -95,15 +95,14 @@ def trained_points(profile: dict, kind: str) -> list[int]:
 def model_answers(profile: dict, kind: str, adapter_dir: str | None = None) -> dict:
     """Greedy answers of the base (``adapter_dir=None``) or of one adapter on the LoRA task's
     evaluation prompts (the same prompts for every model, so verdicts are paired)."""
-    from .diagnostics import answer_points
+    from .diagnostics import answer_points, scored
     from .evaluation import point_samples
     from .lora import load_adapter, stored_answers
     task = config_from_dict(task_dict(profile, kind))
     points, n = eval_points(profile, kind), profile["eval"]["n_per_point"]
     stored = stored_answers(adapter_dir, points, n) if adapter_dir else None
     if stored is not None:  # the run answered these very prompts when it finished
-        return {p: {"samples": samples, "answers": stored[p], "correct": [a == s.answer for a, s in zip(stored[p], samples)]}
-                for p, samples in point_samples(task, points, n).items()}
+        return {p: scored(samples, stored[p]) for p, samples in point_samples(task, points, n).items()}
     base = base_for(profile, kind, progress=False)
     model, tokenizer = load_adapter(str(base), adapter_dir) if adapter_dir else load_pretrained(base)
     return answer_points(model, tokenizer, task, points, n)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from .encoding import check_tokenizer_covers, collate, encode
 from .errors import BaseMismatchError, Refused, RunStateError
-from .evaluation import evaluate_points, point_config, point_samples
+from .evaluation import answers_table, point_config, point_samples
 from .io import atomic_write_json, finite_json, read_json
 from .model import load_pretrained
 from .diagnostics import answer_points
@@ -393,10 +393,11 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
             model.save_pretrained(run.dir / out, path_initial_model_for_weight_conversion=str(initial))
     else:
         model.save_pretrained(run.dir / out)
-    table = evaluate_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
-    # the greedy answers on the same prompts, for the notebooks' diagnostics (experiments.model_answers):
-    # computed here, in the worker process, rather than once more in the notebook's kernel
+    # one pass over the held-out prompts: the greedy answers, stored for the notebooks' diagnostics
+    # (experiments.model_answers), and the accuracy table scored from them (greedy exact match and
+    # teacher-forced exact match agree by construction: see helpers.evaluation)
     answers = answer_points(model, tokenizer, task, config["eval_points"], config["eval_n"])
+    table = answers_table(task, answers)
     atomic_write_json(run.dir / ANSWERS_FILE, {"points": config["eval_points"], "n": config["eval_n"],
                                                "answers": {str(p): got["answers"] for p, got in answers.items()}})
     files = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json"] if out == "adapter" else ["model/model.safetensors"]

@@ -61,6 +61,23 @@ def arm_cells(profile: dict) -> list[dict]:
     return cells
 
 
+def snapshot_configs(profile: dict) -> dict:
+    """Per task, the run whose adapter is also saved at the ``rank_analysis.snapshots`` steps (largest
+    rank, first seed): the rank over training."""
+    from .experiments import run_configs
+    ra = profile["rank_analysis"]
+    return {kind: run_configs(profile, kind, [max(ra["ranks"])], ra["seeds"][:1], snapshots=ra["snapshots"])[0]
+            for kind in KINDS}
+
+
+def study_configs(profile: dict) -> list[dict]:
+    """Every run notebook 05 reads, for one pool of workers (longest first, no idle worker between
+    sections): the grid and its shuffled controls (``rank_cells``, in that order, first), the arms,
+    the snapshot runs."""
+    return ([c["config"] for c in rank_cells(profile) + arm_cells(profile)]
+            + list(snapshot_configs(profile).values()))
+
+
 def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
     """Does the task or the method set ``measure`` at ``rank``? ``rows``: cell summaries (trained seeds
     and arms). Returns the task gap under the default (|reasoning - planning| of the seed means), the

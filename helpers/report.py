@@ -10,6 +10,7 @@ import json
 import re
 import sys
 
+from .criteria import failures
 from .errors import Refused
 from .rank_study import ratio_verdict
 from .io import atomic_write_json, atomic_write_text
@@ -51,9 +52,7 @@ def _headline(lora: dict, kind: str) -> dict:
     """The largest rank's adapters of ``kind`` over all seeds: which pass the criteria, the failures."""
     rank = max(lora["ranks"])
     runs = {k: v for k, v in lora["lora"][kind].items() if k.startswith(f"r{rank}-")}
-    failing = {k: [f"{c['point']}: {c['what']} {c['value']:.2f} (need {c['need']})" if isinstance(c["value"], float)
-                   else f"{c['point']}: {c['what']} {c['value']} (need {c['need']})"
-                   for c in v["criteria"]["checks"] if not c["ok"]] for k, v in runs.items()}
+    failing = {k: failures(v["criteria"]) for k, v in runs.items()}
     return {"rank": rank, "runs": runs, "failing": {k: f for k, f in failing.items() if f}}
 
 
@@ -71,9 +70,7 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
                 bad.append(name)
     if not bad:
         return True, ""
-    first = lora["lora"][kind][bad[0]]["criteria"]["checks"]
-    why = "; ".join(f"{c['point']}: {c['what']} {c['value']:.2f} (need {c['need']})" if isinstance(c["value"], float)
-                    else f"{c['point']}: {c['what']} {c['value']} (need {c['need']})" for c in first if not c["ok"])
+    why = "; ".join(failures(lora["lora"][kind][bad[0]]["criteria"]))
     return False, f"{len(bad)} of {considered} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
 
 
@@ -178,8 +175,7 @@ def claims(profile: str) -> list[dict]:
     if base and "criteria" in base:
         crit = base["criteria"]
         nums = ", ".join(f"{k} {v:.2f}" for k, v in base["targets"].items())
-        why = "; ".join(f"{t}: " + ", ".join(f"{c['point']}: {c['what']} {c['value']:.2f} (need {c['need']})"
-                                             for c in crit[t]["checks"] if not c["ok"]) for t in crit if not crit[t]["passed"])
+        why = "; ".join(f"{t}: " + ", ".join(failures(crit[t])) for t in crit if not crit[t]["passed"])
         out.append({"claim": "(setup) the base does the paper's base task: HashHop >=0.9 at 1 hop and >=0.75 at 2 on "
                              "10-hash chains; HashChain (lengths 2-6, 3-4 chains) >=0.8 at shortest 2, >= random chain end + 0.15 at 3",
                     "paper": "pretrained GPT-2 fully fine-tuned: .83 at 1 hop, .75 at 2 (20-hash chains); HashChain .75 at length 2",
@@ -221,6 +217,8 @@ def claims(profile: str) -> list[dict]:
                                 + f" (spread {spread:.3f}, {rows[0]['n']} seeds)" + ("" if ok else f"; {why}"),
                         "verdict": ("reproduced" if overlap else "not reproduced") if ok else "untestable here",
                         "notebook": "04"})
+    if ab and ab.get("module_abilities"):
+        out += module_claims(ab)
     if rank:
         gate = "; ".join(w for w in (grid_learned(rank, lora, k) for k in ("planning", "reasoning")) if w)
         for m, claim, paper in (("thr_1e-3", "effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning",
@@ -252,6 +250,43 @@ def claims(profile: str) -> list[dict]:
                             + ("; saturated: the measure equals the LoRA rank, so it cannot show a lower rank" if saturated else "")
                             + (f"; {why_p}" if why_p else ""),
                     "verdict": "untestable here" if saturated or why_p else "reproduced", "notebook": "05"})
+    return out
+
+
+PAPER_LAYER = "mlp.c_proj"
+
+
+def module_claims(ab: dict) -> list[dict]:
+    """Notebook 04's target-module arms: can a LoRA on the paper's layer (``mlp.c_proj``) add the
+    ability, and can a LoRA anywhere? A verdict needs an arm that learned (the criteria): if none did,
+    the task is beyond these LoRAs and the question is untestable here."""
+    out = []
+    for kind, by_arm in ab["module_abilities"].items():
+        if PAPER_LAYER not in by_arm:
+            continue
+        arms = {PAPER_LAYER: by_arm[PAPER_LAYER], **{a: runs for a, runs in by_arm.items() if a != PAPER_LAYER}}
+
+        def phrase(name, runs):
+            acc = "; ".join(f"{p}: {sum(r['accuracy'][p] for r in runs) / len(runs):.2f}" for p in runs[0]["accuracy"])
+            n_pass = sum(r["passed"] for r in runs)
+            return f"{name} {n_pass}/{len(runs)} pass ({acc})"
+        first = next(iter(arms.values()))[0]
+        base = "; ".join(f"{p}: {v:.2f}" for p, v in first["base"].items())
+        learners = [a for a, runs in arms.items() if all(r["passed"] for r in runs)]
+        setting = next((r["setting"] for r in ab["rows"] if r["ablation"] == "target modules"), "")
+        ours = (f"{setting}, {len(next(iter(arms.values())))} seed(s) per arm; {KEY[kind]} trained, accuracy "
+                f"(base {base}): " + ", ".join(phrase(a, runs) for a, runs in arms.items()))
+        paper_ok = PAPER_LAYER in learners
+        if paper_ok:
+            verdict = "reproduced"
+        elif learners:
+            verdict = "not reproduced"
+            ours += f"; {PAPER_LAYER} fails ({'; '.join(arms[PAPER_LAYER][0]['failing'])}) where {', '.join(learners)} learn"
+        else:
+            verdict = "untestable here"
+            ours += "; no arm learned the task, so no layer can be told apart"
+        out.append({"claim": f"a LoRA on {PAPER_LAYER} (the paper's layer) adds the {kind} ability (other layers: not in the paper)",
+                    "paper": "mlp.c_proj only, not ablated", "ours": ours, "verdict": verdict, "notebook": "04"})
     return out
 
 

@@ -51,11 +51,32 @@ def run_jobs(configs: list[dict], workers: int = 1, progress: bool = True, root:
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(_run_one, c, root) for c in configs]
+        # longest first, so that no worker is left with one long run while the others idle
+        futures = {i: pool.submit(_run_one, configs[i], root) for i in longest_first(configs)}
         results = []
-        for future in tqdm(futures, desc=f"runs ({workers} workers)", disable=not progress):
-            results.append(future.result())
+        for i in tqdm(range(len(configs)), desc=f"runs ({workers} workers)", disable=not progress):
+            results.append(futures[i].result())
     return results
+
+
+def expected_cost(config: dict) -> float:
+    """A run's training work, for ordering runs: steps x batch size x the mean prompt length (in
+    characters) of a few of its task's prompts. HashChain prompts are about twice HashHop's.
+
+    >>> hop = {"steps": 10, "batch_size": 2, "task": {"task": "hashhop", "chain_length": 3, "min_hops": 1,
+    ...        "max_hops": 1, "hash_length": 2, "alphabet": "abcd"}}
+    >>> expected_cost(dict(hop, steps=20)) == 2 * expected_cost(hop)
+    True
+    """
+    from .tasks import config_from_dict, generate
+    prompts = generate(config_from_dict(config["task"]), 16, seed=0)
+    return config["steps"] * config["batch_size"] * sum(len(s.prompt) for s in prompts) / len(prompts)
+
+
+def longest_first(configs: list[dict]) -> list[int]:
+    """Indices of ``configs`` by decreasing ``expected_cost`` (ties keep their order)."""
+    costs = [expected_cost(c) for c in configs]
+    return sorted(range(len(configs)), key=lambda i: -costs[i])
 
 
 def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[dict]:

@@ -18,6 +18,15 @@ def ablation_row(r: dict) -> str:
             f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}] n={r['n']}")
 
 
+def ability_row(kind: str, arm: str, run: dict) -> str:
+    """One adapter of ``ablations.module_abilities`` (notebook 04): base -> adapter at each trained point,
+    the most common answer position (planning), and whether it passes the ability criteria (or why not)."""
+    points = ", ".join(f"{p}: {run['base'][p]:.2f}->{run['accuracy'][p]:.2f}" for p in run["accuracy"])
+    modal = (" (most common answer position " + ", ".join(f"{p}->{m}" for p, m in run["modal"].items()) + ")") if run["modal"] else ""
+    verdict = "PASSES the ability criteria" if run["passed"] else "fails: " + "; ".join(run["failing"])
+    return f"{kind:9s} {arm:11s} seed {run['seed']}: {points}{modal}  {verdict}"
+
+
 def ratio_row(r: dict) -> str:
     """One row of ``rank_study.ratios`` (notebook 05's headline)."""
     return (f"rank {r['rank']:4}: reasoning/planning {r['measure']} = {r['mean']:.2f}  "

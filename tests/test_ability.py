@@ -19,6 +19,14 @@ def test_greedy_answers_are_right_exactly_when_exact_match_says_so(tiny_base):
     assert [a == s.answer for a, s in zip(answers, samples)] == exact_match(model, tokenizer, samples)
 
 
+def test_the_table_from_greedy_answers_is_the_exact_match_table(tiny_base):
+    """A LoRA run scores its accuracy table from the greedy answers it stores (one pass, not two)."""
+    from helpers.evaluation import answers_table
+    model, tokenizer = load_pretrained(tiny_base)
+    got = answer_points(model, tokenizer, TASK, [1, 2, 3], 40)
+    assert answers_table(TASK, got) == evaluate_points(model, tokenizer, TASK, [1, 2, 3], 40)
+
+
 def test_diagnose_pairs_the_same_prompts_and_checks_the_criteria(tiny_base):
     model, tokenizer = load_pretrained(tiny_base)
     got = answer_points(model, tokenizer, TASK, [1, 2], 30)

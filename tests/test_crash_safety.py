@@ -116,7 +116,7 @@ def test_interrupted_lora_run_is_not_finished(tmp_path, monkeypatch, lora_config
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed during evaluation")
 
-    monkeypatch.setattr(lora, "evaluate_points", killed)
+    monkeypatch.setattr(lora, "answers_table", killed)
     with pytest.raises(KeyboardInterrupt):
         train_lora_run(config, root=tmp_path, progress=False)
     monkeypatch.undo()

@@ -83,3 +83,12 @@ def test_reasoning_and_base_criteria():
     assert criteria.base_hashhop({1: 0.95, 2: 0.8})["passed"] and not criteria.base_hashhop({1: 0.95, 2: 0.7})["passed"]
     assert criteria.base_hashchain({2: 0.85, 3: 0.5}, {3: 0.3})["passed"]
     assert not criteria.base_hashchain({2: 0.85, 3: 0.4}, {3: 0.3})["passed"]
+
+
+def test_ability_row_says_what_the_adapter_answers_and_why_it_fails():
+    from helpers.tables import ability_row
+    run = {"seed": 0, "passed": False, "accuracy": {3: 0.42}, "base": {3: 0.01}, "modal": {3: 2},
+           "failing": ["3: most common answer position 2 (need == 3)"]}
+    assert ability_row("planning", "mlp.c_proj", run) == ("planning  mlp.c_proj  seed 0: 3: 0.01->0.42 (most common answer "
+                                                          "position 3->2)  fails: 3: most common answer position 2 (need == 3)")
+    assert ability_row("reasoning", "all linear", dict(run, passed=True, modal={})).endswith("PASSES the ability criteria")

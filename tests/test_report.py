@@ -123,3 +123,27 @@ def test_unknown_profile_leaves_the_readme_alone(results, tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1 and "--profile: no results/smal/" in err and "demo" in err
     assert "KEEP" in (tmp_path / "README.md").read_text()
+
+
+def _arm(passed, acc3, seed=0):
+    return {"seed": seed, "passed": passed, "accuracy": {"1": 1.0, "3": acc3}, "base": {"1": 1.0, "3": 0.01},
+            "modal": {"1": 1, "3": 3 if passed else 2}, "failing": [] if passed else [f"3: accuracy {acc3:.2f} (need >= 0.5)"]}
+
+
+@pytest.mark.parametrize("paper, other, verdict", [(False, True, "not reproduced"), (True, True, "reproduced"),
+                                                   (False, False, "untestable here")])
+def test_module_claim_needs_an_arm_that_learned(paper, other, verdict):
+    """The paper's layer failing says something only where another LoRA learned the same task."""
+    ab = {"rows": [{"ablation": "target modules", "setting": "r=64, lr 0.003"}],
+          "module_abilities": {"planning": {"attn.c_attn": [_arm(other, 0.63)], "mlp.c_proj": [_arm(paper, 0.42 + 0.2 * paper)]}}}
+    (row,) = report.module_claims(ab)
+    assert row["verdict"] == verdict and row["notebook"] == "04"
+    assert row["ours"].startswith("r=64, lr 0.003, 1 seed(s) per arm; hops trained")
+    assert row["ours"].index("mlp.c_proj") < row["ours"].index("attn.c_attn")  # the paper's layer first
+    if verdict == "not reproduced":
+        assert "mlp.c_proj fails (3: accuracy 0.42 (need >= 0.5)) where attn.c_attn learn" in row["ours"]
+
+
+def test_module_claims_skip_a_grid_without_the_papers_layer():
+    ab = {"rows": [], "module_abilities": {"planning": {"attn.c_attn": [_arm(True, 0.6)]}}}
+    assert report.module_claims(ab) == []

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from helpers.io import config_hash
-from helpers.sweep import run_jobs, write_job_files
+from helpers.sweep import longest_first, run_jobs, write_job_files
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -55,3 +55,13 @@ def test_sweep_jobs_dir_only_writes_job_files(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr and out.stdout == ""
     assert out.stderr.count("\n") == 1 and "base: the hashhop base of profile 'smoke' is not trained yet" in out.stderr
     assert not (tmp_path / "jobs").exists() and not (tmp_path / "runs" / "base").exists()
+
+
+def test_longest_runs_go_to_the_workers_first(lora_config):
+    """HashChain prompts are longer than HashHop's and more steps cost more: those start first."""
+    hop = lora_config()
+    chain = dict(hop, task={"task": "hashchain", "chain_lengths": [2, 3, 4, 5, 6], "num_chains": [4, 5],
+                            "hash_length": 2, "alphabet": "abcdefgh"})
+    longer = dict(hop, steps=hop["steps"] * 100)
+    assert longest_first([hop, chain, longer]) == [2, 1, 0]
+    assert longest_first([hop, hop]) == [0, 1]  # ties keep their order
