@@ -93,8 +93,9 @@ def trained_points(profile: dict, kind: str) -> list[int]:
 
 
 def model_answers(profile: dict, kind: str, adapter_dir: str | None = None) -> dict:
-    """Greedy answers of the base (``adapter_dir=None``) or of one adapter on the LoRA task's
-    evaluation prompts (the same prompts for every model, so verdicts are paired)."""
+    """Greedy answers of the base (``adapter_dir=None``), of one adapter, or of a fully fine-tuned model
+    (``adapter_dir`` = its run's ``model`` folder) on the LoRA task's evaluation prompts (the same
+    prompts for every model, so verdicts are paired)."""
     from .diagnostics import answer_points, scored
     from .evaluation import point_samples
     from .lora import load_adapter, stored_answers
@@ -104,7 +105,10 @@ def model_answers(profile: dict, kind: str, adapter_dir: str | None = None) -> d
     if stored is not None:  # the run answered these very prompts when it finished
         return {p: scored(samples, stored[p]) for p, samples in point_samples(task, points, n).items()}
     base = base_for(profile, kind, progress=False)
-    model, tokenizer = load_adapter(str(base), adapter_dir) if adapter_dir else load_pretrained(base)
+    if adapter_dir and not (Path(adapter_dir) / "adapter_config.json").is_file():
+        model, tokenizer = load_pretrained(adapter_dir)  # a fully fine-tuned model, not an adapter
+    else:
+        model, tokenizer = load_adapter(str(base), adapter_dir) if adapter_dir else load_pretrained(base)
     return answer_points(model, tokenizer, task, points, n)
 
 

@@ -371,3 +371,31 @@ def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str]
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def module_ability_figure(abilities: dict, planning_need: float):
+    """Notebook 04's ability check of the target-module arms (``ablations.module_abilities``): per task,
+    each arm's accuracy at every trained point (bars, mean over seeds) beside the base's (black ticks);
+    arms that pass the ability criteria are labelled so. Planning: the criterion's accuracy line."""
+    kinds = list(abilities)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(7 * len(kinds), 3.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        arms = abilities[kind]
+        points = list(next(iter(arms.values()))[0]["accuracy"])
+        width = 0.8 / len(arms)
+        for j, (arm, runs) in enumerate(arms.items()):
+            xs = [i - 0.4 + width * (j + 0.5) for i in range(len(points))]
+            ys = [sum(r["accuracy"][p] for r in runs) / len(runs) for p in points]
+            passed = all(r["passed"] for r in runs)
+            ax.bar(xs, ys, width, label=f"{arm} ({'passes' if passed else 'fails'})", hatch=None if passed else "//",
+                   alpha=0.9 if passed else 0.6)
+        base = next(iter(arms.values()))[0]["base"]
+        ax.scatter(range(len(points)), [base[p] for p in points], marker="_", s=900, color="black", zorder=3, label="base")
+        if kind == "planning":
+            ax.axhline(planning_need, color="grey", ls="--", lw=1, label=f"criterion: >= {planning_need}")
+        ax.set_xticks(range(len(points)), [f"{'hops' if kind == 'planning' else 'shortest'} {p}" for p in points])
+        ax.set(title=f"{kind}: which adapted layer learns the trained points", ylim=(0, 1.45), ylabel="exact match")
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.legend(fontsize=7, ncol=3, loc="upper center")
+    fig.tight_layout()
+    return fig

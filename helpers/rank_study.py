@@ -121,16 +121,17 @@ def cell_summaries(cells: list[dict], results: list[dict]) -> list[dict]:
 
 def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path) -> list[dict]:
     """The random-update control of every (kind, rank), built from the first seed's trained adapter:
-    ``{"kind", "rank", "arm": "random", **measures}``."""
+    ``{"kind", "rank", "arm": "random", "A_relative_change", **measures}`` (how far training moved that
+    adapter's A from its init, mean over layers)."""
     out, done = [], set()
     for c, r in zip(cells, results):
         if c["arm"] != "trained" or (c["kind"], c["rank"]) in done or not r.get("adapter_dir"):
             continue
         done.add((c["kind"], c["rank"]))
         folder = Path(tmp_dir) / f"{c['kind']}-r{c['rank']}"
-        control_adapter(c["config"], r["adapter_dir"], folder)
+        a_change = control_adapter(c["config"], r["adapter_dir"], folder)
         out.append({"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": "random",
-                    **summarize(analyze_adapter(folder))})
+                    "A_relative_change": sum(a_change.values()) / len(a_change), **summarize(analyze_adapter(folder))})
     return out
 
 

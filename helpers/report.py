@@ -270,18 +270,17 @@ def module_claims(ab: dict) -> list[dict]:
             acc = "; ".join(f"{p}: {sum(r['accuracy'][p] for r in runs) / len(runs):.2f}" for p in runs[0]["accuracy"])
             n_pass = sum(r["passed"] for r in runs)
             return f"{name} {n_pass}/{len(runs)} pass ({acc})"
-        first = next(iter(arms.values()))[0]
-        base = "; ".join(f"{p}: {v:.2f}" for p, v in first["base"].items())
+        paper_runs = arms[PAPER_LAYER]
+        base = "; ".join(f"{p}: {v:.2f}" for p, v in paper_runs[0]["base"].items())
         learners = [a for a, runs in arms.items() if all(r["passed"] for r in runs)]
         setting = next((r["setting"] for r in ab["rows"] if r["ablation"] == "target modules"), "")
-        ours = (f"{setting}, {len(next(iter(arms.values())))} seed(s) per arm; {KEY[kind]} trained, accuracy "
+        ours = (f"{setting}, {len(paper_runs)} seed(s) per arm; {KEY[kind]} trained, accuracy "
                 f"(base {base}): " + ", ".join(phrase(a, runs) for a, runs in arms.items()))
-        paper_ok = PAPER_LAYER in learners
-        if paper_ok:
+        if PAPER_LAYER in learners:
             verdict = "reproduced"
         elif learners:
             verdict = "not reproduced"
-            ours += f"; {PAPER_LAYER} fails ({'; '.join(arms[PAPER_LAYER][0]['failing'])}) where {', '.join(learners)} learn"
+            ours += f"; {PAPER_LAYER} fails ({'; '.join(paper_runs[0]['failing'])}) where {', '.join(learners)} learn"
         else:
             verdict = "untestable here"
             ours += "; no arm learned the task, so no layer can be told apart"

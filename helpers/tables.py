@@ -27,6 +27,14 @@ def ability_row(kind: str, arm: str, run: dict) -> str:
     return f"{kind:9s} {arm:11s} seed {run['seed']}: {points}{modal}  {verdict}"
 
 
+def probe_row(r: dict) -> str:
+    """One arm of ``tools.planning_probe``: accuracy per hop (base -> arm) and the criteria's verdict."""
+    hops = ", ".join(f"{p['hops']}: {p['base']:.2f}->{p['accuracy']:.2f}" for p in r["points"])
+    modal = next((p["modal_position"] for p in r["points"] if p["hops"] == 3), None)
+    return (f"{r['arm']:50s} seed {r['seed']} {r['steps']:5d} steps: {hops} (hop 3: most common answer position {modal})  "
+            + ("PASSES the ability criteria" if r["passed"] else "fails"))
+
+
 def ratio_row(r: dict) -> str:
     """One row of ``rank_study.ratios`` (notebook 05's headline)."""
     return (f"rank {r['rank']:4}: reasoning/planning {r['measure']} = {r['mean']:.2f}  "

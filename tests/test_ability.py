@@ -63,3 +63,20 @@ def test_greedy_answers_of_prompts_of_different_lengths(tiny_base):
         out = model.generate(input_ids=x, attention_mask=x.new_ones(x.shape), max_new_tokens=2, do_sample=False,
                              pad_token_id=tokenizer.pad_token_id)
         assert tokenizer.decode(out[0, x.shape[1]:]).strip() == a
+
+
+def test_model_answers_of_a_fully_fine_tuned_model_folder():
+    """A folder without an adapter is a whole model (a full fine-tuning run's ``model/``): answered as
+    such, not loaded as an adapter. The committed base itself, given that way, answers as the base."""
+    from helpers.experiments import base_for, model_answers
+    from helpers.profiles import get_profile
+    profile = get_profile("small", {"eval": {"n_per_point": 8}, "lora": {"eval_hops": [1, 3]}})
+    whole = model_answers(profile, "planning", str(base_for(profile, "planning")))
+    assert {p: g["answers"] for p, g in whole.items()} == {p: g["answers"] for p, g in model_answers(profile, "planning").items()}
+
+
+def test_eval_bench_arms_give_the_same_table(tiny_base):
+    """tools.eval_bench times two evaluations that must agree: the old two-pass one and the one pass."""
+    from tools.eval_bench import after, before
+    model, tokenizer = load_pretrained(tiny_base)
+    assert before(model, tokenizer, TASK, [1, 2, 3], 24) == after(model, tokenizer, TASK, [1, 2, 3], 24)

@@ -92,3 +92,13 @@ def test_ability_row_says_what_the_adapter_answers_and_why_it_fails():
     assert ability_row("planning", "mlp.c_proj", run) == ("planning  mlp.c_proj  seed 0: 3: 0.01->0.42 (most common answer "
                                                           "position 3->2)  fails: 3: most common answer position 2 (need == 3)")
     assert ability_row("reasoning", "all linear", dict(run, passed=True, modal={})).endswith("PASSES the ability criteria")
+
+
+def test_module_ability_figure_labels_who_passes():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plotting import module_ability_figure
+    run = {"seed": 0, "accuracy": {3: 0.6}, "base": {3: 0.01}, "modal": {3: 3}, "failing": []}
+    fig = module_ability_figure({"planning": {"mlp.c_proj": [dict(run, passed=False)], "attn.c_attn": [dict(run, passed=True)]}}, 0.5)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"mlp.c_proj (fails)", "attn.c_attn (passes)", "base", "criterion: >= 0.5"} <= set(labels)

@@ -209,3 +209,16 @@ def test_bad_snapshots_are_refused(lora_config, value):
 def sha(adapter_dir):
     from helpers.runs import sha256_file
     return sha256_file(f"{adapter_dir}/adapter_model.safetensors")
+
+
+def test_random_controls_carry_how_far_a_moved(lora_config, tmp_path):
+    """One control per (kind, rank) from the first seed's adapter, with A's movement under training
+    (notebook 05 reads it there instead of building the control twice)."""
+    config = lora_config()
+    result = train_lora_run(config, root=tmp_path / "runs", progress=False)
+    cells = [{"kind": "planning", "rank": config["rank"], "seed": s, "arm": "trained", "config": config} for s in (0, 1)]
+    (row,) = rank_study.random_controls(cells, [result, result], tmp_path / "controls")
+    a_change = rank_study.control_adapter(config, result["adapter_dir"], tmp_path / "again")
+    assert row["arm"] == "random" and row["seed"] == 0
+    assert row["A_relative_change"] == pytest.approx(sum(a_change.values()) / len(a_change)) and row["A_relative_change"] > 0
+    assert row["thr_1e-3"] == summarize(analyze_adapter(tmp_path / "again"))["thr_1e-3"]

@@ -1,0 +1,22 @@
+"""tools.planning_probe: each arm changes what its name says from notebook 03's planning setting."""
+from helpers.profiles import get_profile
+from tools.planning_probe import ALL_LINEAR, ARMS, arm_configs
+
+
+def test_each_arm_changes_what_its_name_says():
+    profile = get_profile("small")
+    arms = arm_configs(profile)
+    assert [name for name, _, _ in arms] == [name for name, _, s in ARMS for _ in s.get("seeds", [0])]
+    for name, _, c in arms:
+        longer = "4x steps" in name
+        assert c["steps"] == (4 if longer else 1) * profile["lora"]["steps"]
+        assert c["seed"] == 0 if longer else c["seed"] in (1, 2)
+        assert c["task"]["chain_length"] == (10 if name.startswith("10-hash") else 5)
+        assert (c["task"]["min_hops"], c["task"]["max_hops"]) == (1, 3)
+        if "full fine-tuning" in name:
+            assert c["method"] == "full" and c["rank"] is None and c["lr"] == 3e-4
+        else:
+            assert c["rank"] == 64 and c["lr"] == (3e-3 if "lr 3e-3" in name else profile["lora"]["lr"])
+            assert c["target_modules"] == (ALL_LINEAR if "all linear" in name else
+                                           ["attn.c_attn"] if "attn.c_attn" in name else ["mlp.c_proj"])
+    assert sorted(c["seed"] for name, _, c in arms if name.endswith("attn.c_attn, lr 3e-3")) == [1, 2]
