@@ -79,7 +79,7 @@ _SMALL = {
     "pretrain_ablation": {"pretrain": {}, "base": {"steps": 1000, "eval_every": 100}},
     "lora": {
         # A harder task than the base's, as in the paper: planning = more hops (the base trained on 1-2; it
-        # answers the 3rd hop 1% of the time); reasoning = more chains per map (the base saw 3-4). Evaluated
+        # answers the 3rd hop 2% of the time); reasoning = more chains per map (the base saw 3-4). Evaluated
         # inside the training range and beyond it (more hops, on longer chains; longer shortest chains).
         # Planning uses 5-hash chains: on the base's 10-hash chains no LoRA (nor full fine-tuning in 12,000
         # steps) learned the 3rd hop; on 5-hash chains a LoRA on attention does (notebook 04, module ablation).
