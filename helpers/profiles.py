@@ -84,7 +84,10 @@ _SMALL = {
         # Planning uses 5-hash chains: on the base's 10-hash chains no LoRA (nor full fine-tuning in 12,000
         # steps) learned the 3rd hop; on 5-hash chains a LoRA on attention does (notebook 04, module ablation).
         "planning": {"chain_length": 5, "min_hops": 1, "max_hops": 3},
-        "reasoning": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [4, 5]},
+        # Reasoning: 3 chains of lengths 2-4, where the base picks the shortest chain's end at shortest 3 only a
+        # little above a random chain end (0.41 vs 0.33); on the base's lengths 2-6 with 4-5 chains no LoRA we
+        # tried rose above a random chain end (the previous version of this profile; notebook 04's module arms).
+        "reasoning": {"chain_lengths": [2, 3, 4], "num_chains": [3]},
         "eval_hops": [1, 2, 3, 4, 5, 6],
         "eval_shortest": [2, 3, 4, 5, 6],
         "target_modules": ["mlp.c_proj"], "last_n_blocks": None,
