@@ -81,29 +81,36 @@ def chain_category(sample: Sample, answer: str) -> str:
 
 
 @torch.no_grad()
-def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 64) -> list[str]:
-    """The greedy continuation of each prompt, as many tokens as its true answer has, decoded
-    (prompts of equal length are batched; no sampling, no ``no_repeat_ngram_size``)."""
-    device = next(model.parameters()).device
+def decoding_batches(tokenizer, samples: list[Sample], batch_size: int):
+    """The prompts of ``samples`` tokenized and grouped for batched greedy decoding: yields
+    ``(n_new, chunk)``, ``chunk`` a list of ``(index, prompt ids)`` of up to ``batch_size`` prompts of
+    one length whose true answers take ``n_new`` tokens (no padding needed)."""
     groups = defaultdict(list)
     for i, s in enumerate(samples):
         prompt = tokenizer(s.prompt, add_special_tokens=False)["input_ids"]
         n_new = len(tokenizer(ANSWER_SEPARATOR + s.answer, add_special_tokens=False)["input_ids"])
         groups[(len(prompt), n_new)].append((i, prompt))
+    for (_, n_new), items in groups.items():
+        for start in range(0, len(items), batch_size):
+            yield n_new, items[start:start + batch_size]
+
+
+def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 64) -> list[str]:
+    """The greedy continuation of each prompt, as many tokens as its true answer has, decoded
+    (prompts of equal length are batched; no sampling, no ``no_repeat_ngram_size``)."""
+    device = next(model.parameters()).device
     answers = [""] * len(samples)
     was_training = model.training
     model.eval()
-    for (n_prompt, n_new), items in groups.items():
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            x = torch.tensor([p for _, p in chunk], device=device)
-            new, past = [], None
-            for _ in range(n_new):  # greedy, one token at a time; the cache keeps each step to the new token
-                out = model(input_ids=x, past_key_values=past, use_cache=True, logits_to_keep=1)
-                x, past = out.logits[:, -1].argmax(-1, keepdim=True), out.past_key_values
-                new.append(x)
-            for (i, _), row in zip(chunk, torch.cat(new, dim=1).tolist()):
-                answers[i] = tokenizer.decode(row).strip()
+    for n_new, chunk in decoding_batches(tokenizer, samples, batch_size):
+        x = torch.tensor([p for _, p in chunk], device=device)
+        new, past = [], None
+        for _ in range(n_new):  # greedy, one token at a time; the cache keeps each step to the new token
+            out = model(input_ids=x, past_key_values=past, use_cache=True, logits_to_keep=1)
+            x, past = out.logits[:, -1].argmax(-1, keepdim=True), out.past_key_values
+            new.append(x)
+        for (i, _), row in zip(chunk, torch.cat(new, dim=1).tolist()):
+            answers[i] = tokenizer.decode(row).strip()
     model.train(was_training)
     return answers
 

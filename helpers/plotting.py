@@ -315,11 +315,11 @@ ARM_STYLE = {"trained": dict(ls="-", marker="o"), "shuffled": dict(ls="--", mark
 KIND_COLOR = {"planning": "tab:blue", "reasoning": "tab:orange"}
 
 
-def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None = None):
+def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None = None, title: str | None = None):
     """Each rank measure vs the LoRA rank r (one panel per measure): trained adapters (mean, 95% CI over
     seeds), the shuffled-target control and the random update of the same shape and norm, per task; the
     line y = r (a measure on it is saturated); ``full``: ``{kind: {measure: value}}`` of the full
-    fine-tuning update, drawn as a horizontal line per task."""
+    fine-tuning update, drawn as a horizontal line per task; ``title`` above the panels."""
     fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 4), squeeze=False)
     for ax, m in zip(axes[0], measures):
         rows = [r for r in table if r["measure"] == m]
@@ -337,6 +337,8 @@ def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None =
         ax.set_yscale("log", base=2)
         ax.set(xlabel="LoRA rank r", ylabel=m, title=m)
     axes[0][0].legend(fontsize=6)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

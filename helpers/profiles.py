@@ -109,7 +109,11 @@ _SMALL = {
                       # these steps (the profile's LoRA runs take lora.steps = 600)
                       "snapshots": [25, 50, 100, 200, 300, 450],
                       "arms": {"reference init (gaussian)": {"init": "gaussian"}, "PiSSA init": {"init": "pissa"},
-                               "rsLoRA (alpha/sqrt(r))": {"use_rslora": True}, "fixed alpha 8": {"alpha": 8.0}}},
+                               "rsLoRA (alpha/sqrt(r))": {"use_rslora": True}, "fixed alpha 8": {"alpha": 8.0}},
+                      # The same grid (seeds, controls) on the layer where both tasks learn: no planning adapter
+                      # of mlp.c_proj learns the 3rd hop, while a LoRA on attn.c_attn at notebook 04's module lr
+                      # does at r >= 32 (r = 16: 0.43-0.45 at hop 3). Width 64 (its input), so r = 64 is full width.
+                      "attention": {"target_modules": ["attn.c_attn"], "ranks": [32, 64], "lr": 3e-3}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
     # and the first of its seeds (each check takes the next one)
     "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
@@ -144,7 +148,8 @@ _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20
 _SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds": [0], "batch_size": 8,
                        "eval_hops": [1, 2], "eval_shortest": [2, 3]})
 _SMOKE["eval"].update({"n_per_point": 16})
-_SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "snapshots": [2, 5]})
+_SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "snapshots": [2, 5],
+                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [4], "lr": 1e-3}})
 _SMOKE["ablations"].update({"ranks": [2], "seeds": [0], "last_n_blocks": [1], "module_rank": 2, "module_lr": None,
                             "fixed_alpha": 8})
 _SMOKE["workers"] = 1
@@ -178,7 +183,8 @@ _PAPER["lora"].update({
 })
 _PAPER["eval"].update({"n_per_point": 1000})
 _PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768,
-                                "snapshots": [500, 1000, 2500, 5000, 10000, 20000]})
+                                "snapshots": [500, 1000, 2500, 5000, 10000, 20000],
+                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [256, 768], "lr": 3e-5}})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "module_lr": None,
                             "seeds": [0, 1, 2],
                             "last_n_blocks": [3, 6], "full_lr": 3e-5})

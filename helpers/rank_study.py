@@ -17,6 +17,7 @@ planning adapter). ``control_adapter`` builds the baseline a threshold count mus
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import torch
@@ -28,35 +29,57 @@ from .model import load_pretrained
 from .rank import analyze_adapter, rank_measures, singular_values, summarize
 
 KINDS = ("planning", "reasoning")
+# the measures notebook 05 draws for every grid (the paper's threshold count and three that do not threshold)
+GRID_MEASURES = ["thr_1e-3", "energy_90", "entropy_rank", "stable_rank"]
 # where a measure counts as saturated: its mean reaches this share of the LoRA rank
 SATURATED_SHARE = 0.95
 
 
-def rank_cells(profile: dict) -> list[dict]:
-    """Every adapter of the rank analysis: ``{"kind", "rank", "seed", "arm", "config"}`` for each task,
-    rank and seed (``rank_analysis.seeds``), and the shuffled-target control at every rank
-    (``rank_analysis.control_seeds``). Cells shared with notebook 03 have its configs (run cache)."""
+def study_cells(profile: dict, ranks: list[int], **overrides) -> list[dict]:
+    """Every adapter of one rank grid: ``{"kind", "rank", "seed", "arm", "config"}`` for each task, rank
+    and seed (``rank_analysis.seeds``), and the shuffled-target control at every rank
+    (``rank_analysis.control_seeds``); ``overrides`` are run settings (e.g. ``target_modules``, ``lr``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     cells = []
     for kind in KINDS:
         for arm, seeds, extra in (("trained", ra["seeds"], {}), ("shuffled", ra["control_seeds"], {"targets": "shuffled"})):
-            for cfg in run_configs(profile, kind, ra["ranks"], seeds, **extra):
+            for cfg in run_configs(profile, kind, ranks, seeds, **extra, **overrides):
                 cells.append({"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": arm, "config": cfg})
     return cells
 
 
-def arm_cells(profile: dict) -> list[dict]:
+def rank_cells(profile: dict) -> list[dict]:
+    """The grid on the paper's layer (the profile's LoRA target, ``rank_analysis.ranks``). Cells shared
+    with notebook 03 have its configs (run cache)."""
+    return study_cells(profile, profile["rank_analysis"]["ranks"])
+
+
+def attention_settings(profile: dict) -> dict:
+    """The run settings of the grid on the layer where both tasks learn (``rank_analysis.attention``)."""
+    at = profile["rank_analysis"]["attention"]
+    return {"target_modules": at["target_modules"], "lr": at["lr"]}
+
+
+def attention_cells(profile: dict) -> list[dict]:
+    """The same grid on the layer where both tasks learn (``rank_analysis.attention``: its target modules,
+    ranks and lr). Cells shared with notebook 04's module arms come from the run cache."""
+    return study_cells(profile, profile["rank_analysis"]["attention"]["ranks"], **attention_settings(profile))
+
+
+def arm_cells(profile: dict, **settings) -> list[dict]:
     """The init and scaling arms (``rank_analysis.arms``) at ``rank_analysis.arm_rank``, per task and
     control seed: ``{"kind", "rank", "seed", "arm", "config"}``; ``arm`` is the arm's name. An arm's
-    ``alpha`` fixes the LoRA alpha; its other keys are run settings (``init``, ``use_rslora``)."""
+    ``alpha`` fixes the LoRA alpha; its other keys are run settings (``init``, ``use_rslora``);
+    ``settings`` apply to every arm (e.g. ``attention_settings``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     cells = []
     for kind in KINDS:
         for name, arm in ra["arms"].items():
             extra = {k: v for k, v in arm.items() if k != "alpha"}
-            for cfg in run_configs(profile, kind, [ra["arm_rank"]], ra["control_seeds"], alpha=arm.get("alpha"), **extra):
+            for cfg in run_configs(profile, kind, [ra["arm_rank"]], ra["control_seeds"], alpha=arm.get("alpha"), **extra,
+                                   **settings):
                 cells.append({"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": name, "config": cfg})
     return cells
 
@@ -72,10 +95,10 @@ def snapshot_configs(profile: dict) -> dict:
 
 def study_configs(profile: dict) -> list[dict]:
     """Every run notebook 05 reads, for one pool of workers (longest first, no idle worker between
-    sections): the grid and its shuffled controls (``rank_cells``, in that order, first), the arms,
-    the snapshot runs."""
-    return ([c["config"] for c in rank_cells(profile) + arm_cells(profile)]
-            + list(snapshot_configs(profile).values()))
+    sections): the grid and its shuffled controls (``rank_cells``, in that order, first), the same on
+    attention (``attention_cells``), the arms on both layers, the snapshot runs."""
+    return ([c["config"] for c in rank_cells(profile) + attention_cells(profile) + arm_cells(profile)
+             + arm_cells(profile, **attention_settings(profile))] + list(snapshot_configs(profile).values()))
 
 
 def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
@@ -257,3 +280,81 @@ def ratio_verdict(rows: list[dict]) -> str:
     if all(r["low"] > 0.5 for r in rows):
         return "not reproduced"
     return "inconclusive"
+
+
+def abilities(profile: dict, cells: list[dict], results: list[dict]) -> tuple[dict, dict]:
+    """Whether each trained adapter of a grid passes notebook 03's ability criteria on the held-out
+    prompts, and its accuracy at its task's hardest trained point that is evaluated (the most hops; the
+    longest shortest chain), so that ranks can be compared at matched accuracy: ``({kind: {name: bool}}, {kind: {name: float}})``
+    with ``name`` ``"r<rank>-s<seed>"`` (an init or scaling arm's adapter: ``"<arm> r<rank>-s<seed>"``;
+    shuffled-target controls are not checked)."""
+    from .experiments import diagnose, model_answers, trained_points
+    base = {kind: model_answers(profile, kind) for kind in {c["kind"] for c in cells}}
+    passed, accuracy = {kind: {} for kind in KINDS}, {kind: {} for kind in KINDS}
+    for c, r in zip(cells, results):
+        if c["arm"] != "shuffled" and r.get("adapter_dir"):
+            points = trained_points(profile, c["kind"])
+            d = diagnose(c["kind"], model_answers(profile, c["kind"], r["adapter_dir"]), base[c["kind"]], points)
+            name = f"r{c['rank']}-s{c['seed']}"
+            name = name if c["arm"] == "trained" else f"{c['arm']} {name}"
+            passed[c["kind"]][name] = d["criteria"]["passed"]
+            evaluated = {row["point"]: row["accuracy"] for row in d["rows"]}
+            hardest = max((p for p in points if p in evaluated), default=None)
+            if hardest is not None:
+                accuracy[c["kind"]][name] = evaluated[hardest]
+    return passed, accuracy
+
+
+def learned_ranks(passed: dict) -> list[int]:
+    """The ranks at which every trained adapter of both tasks passed the ability criteria.
+
+    >>> learned_ranks({"planning": {"r4-s0": False, "r8-s0": True}, "reasoning": {"r4-s0": True, "r8-s0": True}})
+    [8]
+    """
+    by_rank: dict[int, dict] = {}
+    for kind in KINDS:
+        for name, ok in passed.get(kind, {}).items():
+            by_rank.setdefault(int(name.split("-")[0][1:]), {k: [] for k in KINDS})[kind].append(ok)
+    return sorted(r for r, got in by_rank.items() if all(got[k] and all(got[k]) for k in KINDS))
+
+
+def claim_verdict(ratio_rows: list[dict], usable: list[dict], passed: dict) -> tuple[str, str]:
+    """The verdict on the 2-3x claim for one measure of one grid, and why: it counts only at ranks where
+    every adapter of both tasks learned its task (``learned_ranks``) *and* the measure is usable there
+    (``usable_ranks``); there it is ``ratio_verdict`` of the ratio rows, elsewhere "untestable here".
+
+    >>> rows = [{"rank": 8, "n": 3, "low": 0.6, "high": 0.9}]
+    >>> claim_verdict(rows, [{"rank": 8, "usable": True}], {"planning": {"r8-s0": True}, "reasoning": {"r8-s0": True}})
+    ('not reproduced', 'counted at r = [8]')
+    >>> claim_verdict(rows, [{"rank": 8, "usable": True}], {"planning": {"r8-s0": False}, "reasoning": {"r8-s0": True}})[0]
+    'untestable here'
+    """
+    learned = learned_ranks(passed)
+    fine = {u["rank"] for u in usable if u["usable"]}
+    counted = [r for r in learned if r in fine]
+    if not learned:
+        tally = ", ".join(f"{k} {sum(v.values())} of {len(v)}" for k, v in passed.items())
+        return "untestable here", f"at no rank did every adapter of both tasks learn its task (pass the criteria: {tally})"
+    if not counted:
+        return "untestable here", (f"where every adapter learned (r = {learned}) the measure is saturated or not apart "
+                                   "from its random control")
+    return ratio_verdict([r for r in ratio_rows if r["rank"] in counted]), f"counted at r = {counted}"
+
+
+def analyze_grid(profile: dict, cells: list[dict], results: list[dict]) -> dict:
+    """Everything notebook 05 says about one grid (``study_cells`` and their results): which adapters
+    learned and their accuracy (``abilities``), every measure's seed table with the shuffled-target and
+    random controls (``measure_table``), where each measure is usable, the reasoning/planning ratios, and
+    the verdict per measure (``claim_verdict``). ``summaries`` (per adapter, with its folder) is for the
+    caller; the other keys are what the results file keeps."""
+    passed, accuracy = abilities(profile, cells, results)
+    summaries = cell_summaries(cells, results)
+    with tempfile.TemporaryDirectory() as tmp:
+        randoms = random_controls(cells, results, Path(tmp))
+    table = [row for m in MEASURES for row in measure_table(summaries + randoms, m)]
+    usable = {m: usable_ranks(table, m) for m in MEASURES}
+    ratio_rows = ratios([s for s in summaries if s["arm"] == "trained"])
+    verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
+                for m in MEASURES}
+    return {"ranks": sorted({c["rank"] for c in cells}), "passed": passed, "accuracy": accuracy, "summaries": summaries,
+            "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts}

@@ -12,7 +12,7 @@ import sys
 
 from .criteria import failures
 from .errors import Refused
-from .rank_study import ratio_verdict
+from .rank_study import claim_verdict
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -74,13 +74,11 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     return False, f"{len(bad)} of {considered} {kind} adapters fail the ability criteria (e.g. {bad[0]}: {why})"
 
 
-def grid_learned(rank: dict, lora: dict | None, kind: str) -> str:
+def grid_learned(rank: dict, kind: str) -> str:
     """Why the rank analysis' ``kind`` adapters cannot carry a verdict ('' if every one passed the
-    ability criteria). Notebook 05 checks each adapter of its grid (``passed``); older results fall
-    back on notebook 03's adapters at the same ranks."""
+    ability criteria that notebook 05 checks for each adapter of its grid: ``passed``)."""
     if "passed" not in rank:
-        ok, why = learned(lora, kind, rank["ranks"])
-        return "" if ok else why
+        return "results without the ability check of every adapter"
     bad = sorted((k for k, ok in rank["passed"][kind].items() if not ok), key=lambda k: (int(k.split("-")[0][1:]), k))
     if not bad:
         return ""
@@ -143,24 +141,34 @@ def rank_findings(profile: str) -> list[str]:
     rank = _load(profile, "05_rank.json")
     if not rank or "table" not in rank:
         return []
-    top = max(rank["ranks"])
+    grids = [("Rank grid", rank)]
+    if rank.get("attention"):
+        grids.append((f"Rank grid on {', '.join(rank['attention']['target_modules'])}", rank["attention"]))
     lines = []
-    for m in ("thr_1e-3", "energy_90", "entropy_rank"):
-        at_top = {(r["kind"], r["arm"]): r for r in rank["table"] if r["rank"] == top and r["measure"] == m}
-        usable = [u["rank"] for u in rank["usable"].get(m, []) if u["usable"]]
-        cells = ", ".join(f"{k} {a} {at_top[(k, a)]['mean']:.1f}" for k in ("planning", "reasoning")
-                          for a in ("trained", "shuffled", "random") if (k, a) in at_top)
-        full = ", ".join(f"{k} {v[m]:.1f}" for k, v in rank.get("full_fine_tuning", {}).items() if m in v)
-        lines.append(f"Rank grid, {m} (ranks {rank['ranks']}, {len(rank['seeds'])} seeds): usable (unsaturated and apart "
-                     f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
-                     + (f"; full fine-tuning update: {full}" if full else "") + ".")
-    for e in rank.get("arms", []):
-        if e and e["measure"] in ("thr_1e-3", "entropy_rank"):
-            moved = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
-            lines.append(f"Init and scaling arms at r={e['rank']}, {e['measure']}: task gap {e['task_gap']:.2f} (seed range "
-                         f"{e['seed_range']:.2f}), method range planning {e['method_range']['planning']:.2f}, reasoning "
-                         f"{e['method_range']['reasoning']:.2f}: "
-                         + ("the method moves it more than the task does." if moved else "the task gap exceeds the method range."))
+    for name, grid in grids:
+        top = max(grid["ranks"])
+        for m in ("thr_1e-3", "energy_90", "entropy_rank"):
+            at_top = {(r["kind"], r["arm"]): r for r in grid["table"] if r["rank"] == top and r["measure"] == m}
+            usable = [u["rank"] for u in grid["usable"].get(m, []) if u["usable"]]
+            cells = ", ".join(f"{k} {a} {at_top[(k, a)]['mean']:.1f}" for k in ("planning", "reasoning")
+                              for a in ("trained", "shuffled", "random") if (k, a) in at_top)
+            full = ", ".join(f"{k} {v[m]:.1f}" for k, v in grid.get("full_fine_tuning", {}).items() if m in v)
+            lines.append(f"{name}, {m} (ranks {grid['ranks']}, {len(rank['seeds'])} seeds): usable (unsaturated and apart "
+                         f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
+                         + (f"; full fine-tuning update: {full}" if full else "") + ".")
+    for name, grid in grids:
+        where = "" if grid is rank else f" on {', '.join(grid['target_modules'])}"
+        fails = {k: [a for a, ok in v.items() if not ok] for k, v in grid.get("arm_passed", {}).items()}
+        learned_note = "; arm adapters failing the ability criteria: " + ", ".join(
+            f"{k} {len(v)} of {len(grid['arm_passed'][k])}" for k, v in fails.items()) if any(fails.values()) else ""
+        for e in grid.get("arms", []):
+            if e and e["measure"] in ("thr_1e-3", "entropy_rank"):
+                moved = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
+                lines.append(f"Init and scaling arms{where} at r={e['rank']}, {e['measure']}: task gap {e['task_gap']:.2f} "
+                             f"(seed range {e['seed_range']:.2f}), method range planning {e['method_range']['planning']:.2f}, "
+                             f"reasoning {e['method_range']['reasoning']:.2f}: "
+                             + ("the method moves it more than the task does" if moved else "the task gap exceeds the method range")
+                             + learned_note + ".")
     for name, by_k in rank.get("overlap", {}).items():
         lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
                                                                for k in sorted(by_k, key=int)) + ".")
@@ -220,36 +228,46 @@ def claims(profile: str) -> list[dict]:
     if ab and ab.get("module_abilities"):
         out += module_claims(ab)
     if rank:
-        gate = "; ".join(w for w in (grid_learned(rank, lora, k) for k in ("planning", "reasoning")) if w)
-        for m, claim, paper in (("thr_1e-3", "effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning",
-                                 "ratio 1/3-1/2 (no reasoning numbers saved; one run per setting)"),
-                                ("entropy_rank", "same claim, entropy effective rank (not in the paper)", "-"),
-                                ("energy_90", "same claim, 90%-energy rank (not in the paper)", "-")):
-            rows = [r for r in rank["ratios"] if r["measure"] == m]
-            if not rows:
-                continue
-            usable = {u["rank"]: u for u in rank.get("usable", {}).get(m, [])}
-            good = [r for r in rows if usable.get(r["rank"], {}).get("usable")]
-            limits = [k for k, u in usable.items() if not u["usable"]]
-            ours = "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows)
-            if limits:  # why, rank by rank: 05_rank.json's "usable"
-                ours += f"; not usable at r = {limits} (saturated, or not apart from the random control)"
-            if gate:
-                verdict, ours = "untestable here", ours + f"; {gate}"
-            elif not good:
-                verdict = "untestable here"
-            else:
-                verdict = ratio_verdict(good)
-            out.append({"claim": claim, "paper": paper, "ours": ours, "verdict": verdict, "notebook": "05"})
+        out += rank_claims(rank, ["thr_1e-3", "entropy_rank", "energy_90"])
+        if rank.get("attention"):
+            out += rank_claims(rank["attention"], ["thr_1e-3", "entropy_rank", "energy_90"],
+                               layer=", ".join(rank["attention"]["target_modules"]))
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
-        why_p = grid_learned(rank, lora, "planning")
+        why_p = grid_learned(rank, "planning")
         out.append({"claim": "planning adapter: threshold rank at 1e-3 per layer is well below the LoRA rank",
                     "paper": "r=256: 43, 46, 67, 68, 55, 47, 43, 57, 63, 46, 49, 151",
                     "ours": f"r={max(rank['ranks'])}: " + ", ".join(str(v) for v in top)
                             + ("; saturated: the measure equals the LoRA rank, so it cannot show a lower rank" if saturated else "")
                             + (f"; {why_p}" if why_p else ""),
                     "verdict": "untestable here" if saturated or why_p else "reproduced", "notebook": "05"})
+    return out
+
+
+RANK_CLAIMS = {"thr_1e-3": ("effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning",
+                             "ratio 1/3-1/2 (no reasoning numbers saved; one run per setting)"),
+               "entropy_rank": ("same claim, entropy effective rank (not in the paper)", "-"),
+               "energy_90": ("same claim, 90%-energy rank (not in the paper)", "-")}
+
+
+def rank_claims(grid: dict, measures: list[str], layer: str | None = None) -> list[dict]:
+    """The 2-3x claim per measure on one of notebook 05's grids (its ``ratios``, ``usable`` and
+    ``passed``): a verdict only at ranks where every adapter of both tasks learned and the measure is
+    usable (``rank_study.claim_verdict``); ``layer`` names a grid that is not on the paper's layer."""
+    out = []
+    for m in measures:
+        rows = [r for r in grid["ratios"] if r["measure"] == m]
+        if not rows:
+            continue
+        claim, paper = RANK_CLAIMS[m]
+        if layer:
+            claim, paper = f"{claim}, on {layer} (where both tasks learn; not the paper's layer)", "-"
+        verdict, why = claim_verdict(rows, grid.get("usable", {}).get(m, []), grid.get("passed", {}))
+        ours = "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows)
+        limits = [u["rank"] for u in grid.get("usable", {}).get(m, []) if not u["usable"]]
+        if limits:  # why, rank by rank: 05_rank.json's "usable"
+            ours += f"; not usable at r = {limits} (saturated, or not apart from the random control)"
+        out.append({"claim": claim, "paper": paper, "ours": f"{ours}; {why}", "verdict": verdict, "notebook": "05"})
     return out
 
 

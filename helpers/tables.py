@@ -79,3 +79,56 @@ def control_lines(control: dict) -> list[str]:
         for m in ("thr_1e-3", "energy_90", "entropy_rank", "stable_rank"):
             lines.append(f"   {m:13s} trained {c['trained'][m]:7.2f}   random control {c['control'][m]:7.2f}")
     return lines
+
+
+def _tally(passed: dict) -> str:
+    """``"k of n"`` adapters that pass, and the names of those that fail (sorted).
+
+    >>> _tally({"b": False, "a": True, "c": False})
+    '1 of 3 (failing: b, c)'
+    """
+    failing = sorted(k for k, ok in passed.items() if not ok)
+    return f"{len(passed) - len(failing)} of {len(passed)}" + (f" (failing: {', '.join(failing)})" if failing else "")
+
+
+def grid_lines(grid: dict, measures: list[str]) -> list[str]:
+    """One rank grid of notebook 05 as saved (``{"ranks", "passed", "table", "ratios", "verdicts"}``): how
+    many adapters learned, then per measure the trained adapters and both controls at each rank, the
+    reasoning/planning ratio, and the verdict on the 2-3x claim with its reason."""
+    lines = []
+    for kind, v in grid["passed"].items():
+        lines.append(f"{kind}: adapters that pass the ability criteria: {_tally(v)}")
+        acc = grid.get("accuracy", {}).get(kind, {})
+        if acc:  # to compare ranks at (roughly) matched accuracy: mean and range over seeds
+            by_rank = {rank: [a for k, a in acc.items() if k.startswith(f"r{rank}-")] for rank in grid["ranks"]}
+            lines.append("  accuracy at the hardest trained point: " + ", ".join(
+                f"r={rank} {sum(a) / len(a):.2f} ({min(a):.2f}-{max(a):.2f})" for rank, a in by_rank.items() if a))
+    for m in measures:
+        cell = {(r["kind"], r["arm"], r["rank"]): r for r in grid["table"] if r["measure"] == m}
+        lines.append(f"{m}:")
+        for rank in grid["ranks"]:
+            parts = [f"{kind} {cell[(kind, 'trained', rank)]['mean']:.1f}"
+                     + "".join(f" ({arm} {cell[(kind, arm, rank)]['mean']:.1f})" for arm in ("shuffled", "random")
+                               if (kind, arm, rank) in cell)
+                     for kind in ("planning", "reasoning") if (kind, "trained", rank) in cell]
+            ratio = next((r for r in grid["ratios"] if r["measure"] == m and r["rank"] == rank), None)
+            lines.append(f"  r={rank:3d}: " + ", ".join(parts)
+                         + (f"; ratio {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" if ratio else ""))
+        verdict = grid["verdicts"][m]
+        lines.append(f"  verdict: {verdict['verdict']} ({verdict['why']})")
+    return lines
+
+
+def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:
+    """Notebook 05's init and scaling arms (``rank_study.arm_effects``, one line per measure): the task gap
+    against each task's method range; ``passed`` (``rank_study.abilities`` of the arms' adapters): which
+    arm adapters learned their task."""
+    lines = []
+    if passed:
+        lines += [f"{kind}: arm adapters that pass the ability criteria: {_tally(v)}" for kind, v in passed.items()]
+    for e in effects:
+        wins = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
+        lines.append(f"{e['measure']:13s} task gap {e['task_gap']:6.2f} (seed range {e['seed_range']:5.2f}); method range "
+                     + ", ".join(f"{k} {e['method_range'][k]:6.2f}" for k in ("planning", "reasoning"))
+                     + ("  -> the method moves it more than the task does" if wins else "  -> the task gap exceeds the method range"))
+    return lines

@@ -3,7 +3,7 @@ notebooks 01-02 in CI and compares every output; 03-05 need their LoRA runs (abo
 so here every table they print that is a function of their saved results (results/small/03-05_*.json) is
 re-rendered by the same code and compared with the cell's stored output: the findings (the claims table's
 rows, `report.finding_lines` / `report.lora_findings`), notebook 03's paired tests and ability criteria,
-notebook 04's ablation rows, notebook 05's headline ratios and control (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
+notebook 04's ablation rows, notebook 05's headline ratios, control and attention grid (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
 import json
 
 import pytest
@@ -11,7 +11,8 @@ import pytest
 from helpers.paths import REPO_ROOT, RESULTS
 from helpers.report import finding_lines, lora_findings, rank_findings
 from helpers.profiles import get_profile
-from helpers.tables import ablation_row, control_lines, criteria_lines, lora_setup_lines, paired_lines, ratio_row
+from helpers.rank_study import GRID_MEASURES
+from helpers.tables import ablation_row, arm_lines, control_lines, criteria_lines, grid_lines, lora_setup_lines, paired_lines, ratio_row
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -85,3 +86,15 @@ def test_notebook_03_prints_the_saved_setup():
 def test_notebook_05_prints_the_saved_control():
     saved = _results("05_rank.json")
     assert _printed("05_rank_analysis.ipynb", "control_lines(") == "".join(f"{line}\n" for line in control_lines(saved["control"]))
+
+
+def test_notebook_05_prints_the_saved_attention_grid():
+    saved = _results("05_rank.json")
+    assert _printed("05_rank_analysis.ipynb", "grid_lines(") == \
+        "".join(f"{line}\n" for line in grid_lines(saved["attention"], GRID_MEASURES))
+
+
+def test_notebook_05_prints_the_saved_init_and_scaling_arms():
+    saved = _results("05_rank.json")
+    for call, grid in (("arm_lines(effects, arm_passed)", saved), ("arm_lines(att_effects, att_arm_passed)", saved["attention"])):
+        assert _printed("05_rank_analysis.ipynb", call) == "".join(f"{line}\n" for line in arm_lines(grid["arms"], grid["arm_passed"]))

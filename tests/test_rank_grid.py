@@ -186,7 +186,38 @@ def test_rank_claims_need_learned_adapters_and_a_usable_rank(tmp_path, monkeypat
     rank["passed"]["reasoning"]["r8-s0"] = False
     rows = {r["claim"]: r for r in report.claims("x")}
     head = rows["effective rank (s/s[0] > 1e-3) is 2-3x lower for reasoning than for planning"]
-    assert head["verdict"] == "untestable here" and "1 of 1 reasoning adapters of the grid fail" in head["ours"]
+    assert head["verdict"] == "untestable here" and "reasoning 0 of 1" in head["ours"]
+
+
+def test_verdicts_count_only_ranks_where_every_adapter_learned():
+    passed = {"planning": {"r32-s0": True, "r32-s1": False, "r64-s0": True, "r64-s1": True},
+              "reasoning": {"r32-s0": True, "r32-s1": True, "r64-s0": True, "r64-s1": True}}
+    assert rank_study.learned_ranks(passed) == [64]
+    rows = [{"rank": 32, "n": 2, "low": 0.2, "high": 0.4}, {"rank": 64, "n": 2, "low": 0.9, "high": 1.1}]
+    usable = [{"rank": 32, "usable": True}, {"rank": 64, "usable": True}]
+    assert rank_study.claim_verdict(rows, usable, passed) == ("not reproduced", "counted at r = [64]")  # r=32's 0.2-0.4 ignored
+    verdict, why = rank_study.claim_verdict(rows, [{"rank": 32, "usable": True}, {"rank": 64, "usable": False}], passed)
+    assert verdict == "untestable here" and "r = [64]" in why and "saturated" in why
+    assert rank_study.learned_ranks({"planning": {"r8-s0": True}}) == []  # a task without adapters never counts
+
+
+def test_the_attention_grid_is_the_same_grid_on_the_layer_where_both_tasks_learn():
+    from helpers import ablations
+    from helpers.profiles import get_profile
+    profile = get_profile("small")
+    ra, at = profile["rank_analysis"], profile["rank_analysis"]["attention"]
+    cells = rank_study.attention_cells(profile)
+    assert all(c["config"]["target_modules"] == at["target_modules"] and c["config"]["lr"] == at["lr"] for c in cells)
+    for kind in rank_study.KINDS:
+        mine = [c for c in cells if c["kind"] == kind]
+        assert sorted((c["rank"], c["seed"]) for c in mine if c["arm"] == "trained") == \
+            sorted((r, s) for r in at["ranks"] for s in ra["seeds"])
+        assert sorted(c["rank"] for c in mine if c["arm"] == "shuffled") == sorted(at["ranks"] * len(ra["control_seeds"]))
+    configs = rank_study.study_configs(profile)
+    assert all(c["config"] in configs for c in cells)
+    # its full-width cells are notebook 04's attention arm: one run in the run cache, not two
+    arm = [c["config"] for c in ablations.design(profile) if c["ablation"] == "target modules" and c["x"] == "attn.c_attn"]
+    assert len(arm) == 2 and all(a in [c["config"] for c in cells] for a in arm)
 
 
 # ---------------------------------------------------------------- rank over training
@@ -222,3 +253,18 @@ def test_random_controls_carry_how_far_a_moved(lora_config, tmp_path):
     assert row["arm"] == "random" and row["seed"] == 0
     assert row["A_relative_change"] == pytest.approx(sum(a_change.values()) / len(a_change)) and row["A_relative_change"] > 0
     assert row["thr_1e-3"] == summarize(analyze_adapter(tmp_path / "again"))["thr_1e-3"]
+
+
+def test_rank_findings_name_both_grids(monkeypatch):
+    from helpers import report
+    table = [_row(k, a, v, rank=64) for k, a, v in (("planning", "trained", 20.0), ("reasoning", "trained", 30.0),
+                                                     ("planning", "random", 60.0), ("reasoning", "random", 60.0))]
+    table = [dict(r, measure=m) for r in table for m in ("thr_1e-3", "energy_90", "entropy_rank")]
+    usable = {m: [{"rank": 64, "usable": True}] for m in ("thr_1e-3", "energy_90", "entropy_rank")}
+    grid = {"ranks": [64], "table": table, "usable": usable}
+    rank = dict(grid, seeds=[0, 1], attention=dict(grid, target_modules=["attn.c_attn"]))
+    monkeypatch.setattr(report, "_load", lambda profile, name: rank if name == "05_rank.json" else None)
+    lines = report.rank_findings("x")
+    assert lines[0].startswith("Rank grid, thr_1e-3 (ranks [64], 2 seeds): usable (unsaturated and apart from the random control) at r = [64]")
+    assert "planning trained 20.0, planning random 60.0, reasoning trained 30.0" in lines[0]
+    assert lines[3].startswith("Rank grid on attn.c_attn, thr_1e-3 (ranks [64], 2 seeds)")

@@ -14,36 +14,29 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import defaultdict
 
 import torch
 
-from helpers.diagnostics import answer_points
+from helpers.diagnostics import answer_points, decoding_batches
 from helpers.evaluation import answers_table, evaluate_points, point_samples
 from helpers.experiments import base_for, eval_points, task_dict
 from helpers.model import load_pretrained
 from helpers.profiles import get_profile
-from helpers.tasks import ANSWER_SEPARATOR, config_from_dict
+from helpers.tasks import config_from_dict
 
 
 @torch.no_grad()
 def uncached_greedy(model, tokenizer, samples, batch_size: int = 512) -> list[str]:
     """The greedy decoding a run used before: no cache, the whole prefix recomputed per new token."""
-    groups = defaultdict(list)
-    for i, s in enumerate(samples):
-        prompt = tokenizer(s.prompt, add_special_tokens=False)["input_ids"]
-        n_new = len(tokenizer(ANSWER_SEPARATOR + s.answer, add_special_tokens=False)["input_ids"])
-        groups[(len(prompt), n_new)].append((i, prompt))
     answers = [""] * len(samples)
     model.eval()
-    for (n_prompt, n_new), items in groups.items():
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            x = torch.tensor([p for _, p in chunk])
-            for _ in range(n_new):
-                x = torch.cat([x, model(input_ids=x).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
-            for (i, _), row in zip(chunk, x[:, n_prompt:].tolist()):
-                answers[i] = tokenizer.decode(row).strip()
+    for n_new, chunk in decoding_batches(tokenizer, samples, batch_size):
+        x = torch.tensor([p for _, p in chunk])
+        n_prompt = x.shape[1]
+        for _ in range(n_new):
+            x = torch.cat([x, model(input_ids=x).logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+        for (i, _), row in zip(chunk, x[:, n_prompt:].tolist()):
+            answers[i] = tokenizer.decode(row).strip()
     return answers
 
 
