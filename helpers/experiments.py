@@ -50,7 +50,11 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     """One LoRA run config per (rank, seed); alpha is ``alpha_ratio * rank`` unless fixed. With
     ``method="full"`` every weight is trained instead (rank and alpha are then recorded as None).
     Building configs never trains a model: a base that is not there yet is refused (``MissingFileError``)
-    unless ``train_bases=True`` (notebook 02 trains the bases of a ``base_source: "train"`` profile)."""
+    unless ``train_bases=True`` (notebook 02 trains the bases of a ``base_source: "train"`` profile).
+
+    The default run (no ``alpha``, ``eval_n`` or overrides) at the rank grid's largest rank and first seed
+    also saves its adapter at ``rank_analysis.snapshots`` (notebook 05's rank over training): notebooks
+    03-05 then share that one run instead of training it once with and once without snapshots."""
     lp = profile["lora"]
     common = {k: lp[k] for k in ("target_modules", "last_n_blocks", "dropout", "lr", "batch_size", "steps",
                                  "warmup_steps", "samples_per_epoch", "fresh_each_epoch")}
@@ -60,6 +64,9 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
         for seed in seeds:
             a = None if rank is None else float(alpha if alpha is not None else lp["alpha_ratio"] * rank)
             settings.append(dict(common, rank=rank, alpha=a, seed=seed))
+            ra = profile["rank_analysis"]
+            if not overrides and alpha is None and eval_n is None and rank == max(ra["ranks"]) and seed == ra["seeds"][0]:
+                settings[-1]["snapshots"] = list(ra["snapshots"])
     points, n = eval_points(profile, kind), eval_n or profile["eval"]["n_per_point"]
     for s in settings:  # refuse bad settings before a base is loaded (or trained)
         lora_run_config("<base>", "", task_dict(profile, kind), points, n, **s)

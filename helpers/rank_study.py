@@ -86,11 +86,11 @@ def arm_cells(profile: dict, **settings) -> list[dict]:
 
 def snapshot_configs(profile: dict) -> dict:
     """Per task, the run whose adapter is also saved at the ``rank_analysis.snapshots`` steps (largest
-    rank, first seed): the rank over training."""
+    rank, first seed: the grid's own run, and notebook 03's, see ``experiments.run_configs``): the rank over
+    training."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
-    return {kind: run_configs(profile, kind, [max(ra["ranks"])], ra["seeds"][:1], snapshots=ra["snapshots"])[0]
-            for kind in KINDS}
+    return {kind: run_configs(profile, kind, [max(ra["ranks"])], ra["seeds"][:1])[0] for kind in KINDS}
 
 
 def study_configs(profile: dict) -> list[dict]:

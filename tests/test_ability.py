@@ -80,3 +80,30 @@ def test_eval_bench_arms_give_the_same_table(tiny_base):
     from tools.eval_bench import after, before
     model, tokenizer = load_pretrained(tiny_base)
     assert before(model, tokenizer, TASK, [1, 2, 3], 24) == after(model, tokenizer, TASK, [1, 2, 3], 24)
+
+
+def _committed_adapters():
+    from helpers.paths import BASES
+    return sorted((BASES / "adapters").glob("*-small-*"))
+
+
+def test_the_small_profile_commits_adapters_of_both_layers():
+    names = {p.name for p in _committed_adapters()}
+    assert {"planning-small-r64", "reasoning-small-r64", "planning-small-attn-r64", "reasoning-small-attn-r64"} <= names
+
+
+def test_committed_small_adapters_score_what_they_record():
+    """Each committed example adapter loads from its info alone, on its committed base (same checksum), and
+    scores what its ``adapter_info.json`` records at its hardest trained point, on the same prompts."""
+    import hashlib
+    from helpers.paths import REPO_ROOT
+    for folder in _committed_adapters():
+        info = json.loads((folder / "adapter_info.json").read_text())
+        weights = REPO_ROOT / info["base"] / "model.safetensors"
+        assert hashlib.sha256(weights.read_bytes()).hexdigest() == info["base_checksum"], folder.name
+        model, tokenizer = load_adapter(info["base"], str(folder))
+        task = config_from_dict({"task": info["task_name"], **info["task"], **info["hashes"]})
+        point = info["task"]["max_hops"] if info["task_name"] == "hashhop" else sorted(info["task"]["chain_lengths"])[-2]
+        (row,) = evaluate_points(model, tokenizer, task, [point], info["eval_n"])
+        recorded = next(r for r in info["accuracy"] if r.get("hops", r.get("shortest")) == point)
+        assert row["accuracy"] == recorded["accuracy"], folder.name

@@ -268,3 +268,21 @@ def test_rank_findings_name_both_grids(monkeypatch):
     assert lines[0].startswith("Rank grid, thr_1e-3 (ranks [64], 2 seeds): usable (unsaturated and apart from the random control) at r = [64]")
     assert "planning trained 20.0, planning random 60.0, reasoning trained 30.0" in lines[0]
     assert lines[3].startswith("Rank grid on attn.c_attn, thr_1e-3 (ranks [64], 2 seeds)")
+
+
+def test_notebooks_03_to_05_share_one_run_for_the_rank_over_training():
+    """The grid's largest-rank, first-seed run saves its snapshots; notebook 03's and 04's run of the same
+    setting is that very run (one config, so one run in the cache), and no other run saves snapshots."""
+    from helpers import ablations
+    from helpers.experiments import run_configs
+    from helpers.profiles import get_profile
+    profile = get_profile("small")
+    ra = profile["rank_analysis"]
+    snaps = rank_study.snapshot_configs(profile)
+    for kind, config in snaps.items():
+        assert config["snapshots"] == ra["snapshots"] and config["rank"] == max(ra["ranks"]) and config["seed"] == ra["seeds"][0]
+        assert config in run_configs(profile, kind, profile["lora"]["ranks"], profile["lora"]["seeds"])  # notebook 03's
+        assert config in [c["config"] for c in rank_study.rank_cells(profile)]
+        assert config in [c["config"] for c in ablations.design(profile) if c["kind"] == kind]
+    others = [c["config"] for c in rank_study.rank_cells(profile) + rank_study.attention_cells(profile) + rank_study.arm_cells(profile)]
+    assert sum("snapshots" in c for c in others) == 2  # the two above, nothing else
