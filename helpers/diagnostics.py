@@ -80,7 +80,6 @@ def chain_category(sample: Sample, answer: str) -> str:
     return "other hash" if answer in hashes else NOT_IN_MAP
 
 
-@torch.no_grad()
 def decoding_batches(tokenizer, samples: list[Sample], batch_size: int):
     """The prompts of ``samples`` tokenized and grouped for batched greedy decoding: yields
     ``(n_new, chunk)``, ``chunk`` a list of ``(index, prompt ids)`` of up to ``batch_size`` prompts of
@@ -95,6 +94,7 @@ def decoding_batches(tokenizer, samples: list[Sample], batch_size: int):
             yield n_new, items[start:start + batch_size]
 
 
+@torch.no_grad()
 def greedy_answers(model, tokenizer, samples: list[Sample], batch_size: int = 64) -> list[str]:
     """The greedy continuation of each prompt, as many tokens as its true answer has, decoded
     (prompts of equal length are batched; no sampling, no ``no_repeat_ngram_size``)."""

@@ -59,12 +59,12 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     common = {k: lp[k] for k in ("target_modules", "last_n_blocks", "dropout", "lr", "batch_size", "steps",
                                  "warmup_steps", "samples_per_epoch", "fresh_each_epoch")}
     common.update(overrides)
+    ra = profile["rank_analysis"]
     settings = []
     for rank in ranks:
         for seed in seeds:
             a = None if rank is None else float(alpha if alpha is not None else lp["alpha_ratio"] * rank)
             settings.append(dict(common, rank=rank, alpha=a, seed=seed))
-            ra = profile["rank_analysis"]
             if not overrides and alpha is None and eval_n is None and rank == max(ra["ranks"]) and seed == ra["seeds"][0]:
                 settings[-1]["snapshots"] = list(ra["snapshots"])
     points, n = eval_points(profile, kind), eval_n or profile["eval"]["n_per_point"]

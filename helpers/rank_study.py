@@ -214,18 +214,15 @@ def full_update_layers(base_dir: str, model_dir: str, module: str = "mlp.c_proj"
         layers.append({"module": name.rsplit(".weight", 1)[0], "shape": list(delta.shape), **rank_measures(s)})
     return layers
 
+def full_update_summaries(cells: list[dict], results: list[dict], module: str = "mlp.c_proj") -> dict:
+    """``{kind: measures}`` (mean over layers) of the full fine-tuning update of ``module`` for each
+    full fine-tuning run (``cells`` with their ``results``, e.g. notebook 04's)."""
+    return {c["kind"]: summarize(full_update_layers(c["config"]["base"], Path(r["run_dir"]) / "model", module))
+            for c, r in zip(cells, results)}
+
+
 MEASURES = ["thr_1e-1", "thr_1e-2", "thr_1e-3", "thr_1e-4", "thr_1e-5", "energy_90", "energy_99",
             "entropy_rank", "stable_rank", "top5_share"]
-
-
-def adapter_summaries(cells: list[dict], results: list[dict]) -> list[dict]:
-    """Mean of every measure over the layers of each adapter, with the cell's kind, rank and seed."""
-    rows = []
-    for cell, result in zip(cells, results):
-        if result.get("adapter_dir"):
-            rows.append({"kind": cell["kind"], "rank": cell["x"], "seed": cell["seed"], "adapter_dir": result["adapter_dir"],
-                         **summarize(analyze_adapter(result["adapter_dir"]))})
-    return rows
 
 
 def ratios(summaries: list[dict], measures=MEASURES) -> list[dict]:
@@ -345,8 +342,9 @@ def analyze_grid(profile: dict, cells: list[dict], results: list[dict]) -> dict:
     """Everything notebook 05 says about one grid (``study_cells`` and their results): which adapters
     learned and their accuracy (``abilities``), every measure's seed table with the shuffled-target and
     random controls (``measure_table``), where each measure is usable, the reasoning/planning ratios, and
-    the verdict per measure (``claim_verdict``). ``summaries`` (per adapter, with its folder) is for the
-    caller; the other keys are what the results file keeps."""
+    the verdict per measure (``claim_verdict``). ``summaries`` (per adapter, with its folder) and
+    ``randoms`` (the random-update controls' measures) are for the caller; the other keys are what a
+    results file keeps of a grid."""
     passed, accuracy = abilities(profile, cells, results)
     summaries = cell_summaries(cells, results)
     with tempfile.TemporaryDirectory() as tmp:
@@ -357,4 +355,4 @@ def analyze_grid(profile: dict, cells: list[dict], results: list[dict]) -> dict:
     verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
                 for m in MEASURES}
     return {"ranks": sorted({c["rank"] for c in cells}), "passed": passed, "accuracy": accuracy, "summaries": summaries,
-            "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts}
+            "randoms": randoms, "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts}

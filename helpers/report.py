@@ -156,7 +156,7 @@ def rank_findings(profile: str) -> list[str]:
             lines.append(f"{name}, {m} (ranks {grid['ranks']}, {len(rank['seeds'])} seeds): usable (unsaturated and apart "
                          f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
                          + (f"; full fine-tuning update: {full}" if full else "") + ".")
-    for name, grid in grids:
+    for name, grid in grids:  # then the init and scaling arms of each grid
         where = "" if grid is rank else f" on {', '.join(grid['target_modules'])}"
         fails = {k: [a for a, ok in v.items() if not ok] for k, v in grid.get("arm_passed", {}).items()}
         learned_note = "; arm adapters failing the ability criteria: " + ", ".join(
