@@ -35,10 +35,12 @@ def _links(prompt: str) -> list[tuple[str, str]]:
     return [tuple(line.split("=>")) for line in prompt.split("\n") if "=>" in line]
 
 
-def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int) -> list[tuple[str, bool]]:
+def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int,
+                   end_queries: int = 0) -> list[tuple[str, bool]]:
     """Segments ``(text, supervised)`` of one training sequence: the paper-format prompt and its
     answer first (so evaluation prompts are exactly a training prefix), then recall lines and extra
-    hop queries about the same map.
+    hop queries about the same map, then (HashChain only) ``end_queries`` shortest-path queries from a
+    hash inside one chain, whose only path is the rest of that chain: its answer is the chain's end.
 
     >>> cfg = HashHopConfig(chain_length=3, max_hops=1, hash_length=2, alphabet="abcd")
     >>> "".join(t for t, _ in dense_sequence(cfg, random.Random(0), 1, 1))
@@ -63,11 +65,17 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
             continue
         hops = rng.randint(1, len(path) - 1)
         segments += [(f"\nStart: {key}\nHops: {hops}\nTarget:", False), (ANSWER_SEPARATOR + path[hops], True)]
+    if end_queries and not isinstance(task, HashHopConfig):
+        for _ in range(end_queries):  # ``keys`` leaves out the start: its several links make it non-unique
+            key = end = rng.choice(keys)
+            while end in nxt:
+                end = nxt[end]
+            segments += [(f"\nStart: {key}\nTask: shortest path\nTarget:", False), (ANSWER_SEPARATOR + end, True)]
     return segments
 
 
 def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
-                   recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None):
+                   recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None, end_queries: int = 0):
     """One seeded batch of dense sequences. ``curriculum``: easier variants of ``task`` (e.g. shorter
     chains); each sequence draws its task uniformly from ``(task, *curriculum)``. ``replay``:
     ``(vocab, parts, every)`` puts one pretraining-stand-in sequence in every ``every`` rows, so the
@@ -75,7 +83,7 @@ def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size
     rng = random.Random(f"{seed}-{step}")
     tasks = (task, *curriculum)
     n_replay = batch_size // replay[2] if replay else 0
-    sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries)
+    sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries, end_queries)
                  for _ in range(batch_size - n_replay)]
     encoded = encode_segments(tokenizer, sequences)
     if n_replay:
@@ -169,6 +177,7 @@ class Recipe:
     steps: int
     recall_lines: int
     extra_queries: int
+    end_queries: int      # HashChain: shortest-path queries from inside a chain (its end) per sequence
     weight_decay: float
     eval_every: int
     eval_n: int
@@ -179,7 +188,7 @@ class Recipe:
 
     def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
         for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0), ("copy_steps", 0),
-                          ("extra_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
+                          ("extra_queries", 0), ("end_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise TaskConfigError(f"recipe.{name}: must be an integer >= {low}, got {value!r}")
@@ -204,7 +213,8 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
     evals = point_samples(task, eval_points, recipe.eval_n, seed=SEED_OFFSETS["base_eval"] + recipe.seed)
     check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
     longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                                 recipe.extra_queries)[0].shape[1] for t in (task, *curriculum))
+                                 recipe.extra_queries, end_queries=recipe.end_queries)[0].shape[1]
+                  for t in (task, *curriculum))
     check_fits(model, longest, "the training sequences")
     if recipe.copy_steps:
         check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
@@ -231,7 +241,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     try:
         while step < recipe.steps:
             x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
-                                  recipe.recall_lines, recipe.extra_queries, curriculum, replay)
+                                  recipe.recall_lines, recipe.extra_queries, curriculum, replay, recipe.end_queries)
             loss = train_step(model, optimizer, x, y, schedule("cosine", step, recipe.lr, recipe.warmup_steps, recipe.steps))
             step += 1
             bar.update(1)

@@ -159,18 +159,20 @@ def get_pretrained(profile: dict, progress: bool = True, runs_root: Path = RUNS,
 
 def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = True,
                    checkpoint_dir: Path | None = None, time_limit_s: float | None = None,
-                   keep_at_limit: bool = False, runs_root: Path = RUNS) -> dict | None:
+                   keep_at_limit: bool = False, runs_root: Path = RUNS, start: Path | None = None) -> dict | None:
     """Train a base with the recipe and write it to ``out_dir`` with its ``base_info.json``; returns
     the info, or ``None`` if ``time_limit_s`` stopped it first (the checkpoint lets it resume).
     ``keep_at_limit``: write the model reached at the time limit anyway, recorded as
-    ``"stopped_at_time_limit": true`` in its info (a time-boxed base, as the budget asks)."""
+    ``"stopped_at_time_limit": true`` in its info (a time-boxed base, as the budget asks).
+    ``start``: a model directory to fine-tune instead of the stand-in (e.g. a committed base trained
+    further; recorded in the info's ``"start"``)."""
     config = base_config(task, profile)
     recipe = Recipe(**config["recipe"])
-    start = time.time()
+    began = time.time()
     task_config, easier = base_task(task, profile), curriculum(task, profile)
     if config.get("base_init"):
         return _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, out_dir, progress,
-                                     checkpoint_dir, time_limit_s, keep_at_limit, start)
+                                     checkpoint_dir, time_limit_s, keep_at_limit, began)
     tokenizer = tokenizer_from_profile(profile["tokenizer"])
     model = build_model(profile["model"], tokenizer, seed=recipe.seed).to(training_device())
     # everything that would fail mid-run is refused here, before the stand-in (or anything) trains
@@ -178,11 +180,11 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     replay = None
     if uses_pretraining(profile):  # start from the stand-in for GPT-2's pretraining, as the paper starts from GPT-2
         PretrainConfig(**profile["pretrain"])
-        stand_in = get_pretrained(profile, progress, runs_root, time_limit_s)
+        stand_in = start or get_pretrained(profile, progress, runs_root, time_limit_s)
         if stand_in is None:  # the time limit ran out in the stand-in: resumable, nothing written
             return None
         if time_limit_s is not None:
-            time_limit_s = max(1e-9, time_limit_s - (time.time() - start))
+            time_limit_s = max(1e-9, time_limit_s - (time.time() - began))
         model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True).to(training_device())
         model.config._attn_implementation = "eager"
         replay = replay_for(profile, tokenizer)
@@ -203,8 +205,8 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     copy_seconds = copy_log[-1]["seconds"] if copy_log else 0.0
     return _save_model_dir(model, tokenizer, out_dir, {
         "config": config, "seed": recipe.seed, "curve": log, "copy_curve": copy_log,
-        "train_seconds": copy_seconds + log[-1]["seconds"], "this_session_seconds": round(time.time() - start, 1),
-        "stopped_at_time_limit": not finished})
+        "train_seconds": copy_seconds + log[-1]["seconds"], "this_session_seconds": round(time.time() - began, 1),
+        "stopped_at_time_limit": not finished, **({"start": str(start)} if start else {})})
 
 
 def _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, out_dir, progress, checkpoint_dir,
@@ -245,6 +247,30 @@ def verify_base(path: Path) -> dict:
         if sha256_file(Path(path) / name) != digest:
             raise BaseMismatchError(f"{path}/{name}: checksum does not match base_info.json; retrain the base")
     return info
+
+
+def base_scores(task: str, path, profile: dict) -> dict:
+    """How a base does on its own task, as notebook 02 reports it: greedy exact match on
+    ``eval.n_per_point`` held-out prompts per evaluation point (``accuracy``: ``evaluation.points_table``
+    rows), HashChain's structural baseline (``random_chain_end`` per shortest length), the base criteria
+    (``criteria``) and the numbers they check (``targets``)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from . import criteria
+    from .diagnostics import answer_points, random_chain_end
+    from .evaluation import answers_table
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    cfg = base_task(task, profile)
+    got = answer_points(model, tokenizer, cfg, eval_points(task, profile), profile["eval"]["n_per_point"])
+    table = answers_table(cfg, got)
+    acc = {r["hops" if task == "hashhop" else "shortest"]: r["accuracy"] for r in table}
+    if task == "hashhop":
+        return {"accuracy": table, "random_chain_end": {}, "criteria": criteria.base_hashhop({h: acc.get(h, 0.0) for h in (1, 2)}),
+                "targets": {"hashhop_1hop": acc.get(1, 0.0), "hashhop_2hop": acc.get(2, 0.0)}}
+    random_end = {p: random_chain_end(g["samples"]) for p, g in got.items()}
+    return {"accuracy": table, "random_chain_end": random_end,
+            "criteria": criteria.base_hashchain({s: acc.get(s, 0.0) for s in (2, 3)}, random_end),
+            "targets": {"hashchain_shortest2": acc.get(2, 0.0), "hashchain_shortest3": acc.get(3, 0.0),
+                        "hashchain_shortest3_random_end": random_end.get(3, 0.0)}}
 
 
 def _trained_elsewhere(run: Run) -> dict | None:

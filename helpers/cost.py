@@ -52,7 +52,7 @@ def stage_costs(profile: dict) -> list[dict]:
     for task in ("hashhop", "hashchain"):
         recipe = base_recipe(task, profile)
         x, _ = training_batch(base_task(task, profile), tok, 0, 0, recipe["batch_size"], recipe["recall_lines"],
-                              recipe["extra_queries"], curriculum(task, profile))
+                              recipe["extra_queries"], curriculum(task, profile), end_queries=recipe["end_queries"])
         add(f"base {task}", recipe["steps"], x.numel(), 6 * params)
     lp = profile["lora"]
     blocks = lp["last_n_blocks"] or model_cfg["n_layer"]

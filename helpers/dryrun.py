@@ -92,13 +92,13 @@ def dry_run(profile: dict, steps: int = 2, batch: int | None = 2, device: str | 
     rows.append(_line("pretraining stand-in", f"batch {size} x {batches[-1][0].shape[1]} tokens, {dims}", sec, dev,
                       batches[-1][0].numel()))
 
-    recipe = profile["base"]["recipe"]
     for task in ("hashhop", "hashchain"):
+        recipe = base_recipe(task, profile)
         t = base_task(task, profile)
         check_tokenizer_covers(tok, t, what=f"the {profile['name']} tokenizer")
         size = batch or base_recipe(task, profile)["batch_size"]
         batches = [training_batch(t, tok, 0, s, size, recipe["recall_lines"], recipe["extra_queries"],
-                                  curriculum(task, profile)) for s in range(steps)]
+                                  curriculum(task, profile), end_queries=recipe["end_queries"]) for s in range(steps)]
         sec = _time_steps(model, list(model.parameters()), batches, recipe["lr"], dev)
         rows.append(_line(f"base {task}", f"batch {size} x {max(b[0].shape[1] for b in batches)} tokens", sec, dev,
                           batches[-1][0].numel()))

@@ -84,21 +84,26 @@ def arm_cells(profile: dict, **settings) -> list[dict]:
     return cells
 
 
-def snapshot_configs(profile: dict) -> dict:
-    """Per task, the run whose adapter is also saved at the ``rank_analysis.snapshots`` steps (largest
-    rank, first seed: the grid's own run, and notebook 03's, see ``experiments.run_configs``): the rank over
-    training."""
+def snapshot_configs(profile: dict, attention: bool = False) -> dict:
+    """Per task, the run whose adapter is also saved at the ``rank_analysis.snapshots`` steps: the rank over
+    training. On the paper's layer, the grid's largest rank and first seed (the grid's own run, and notebook
+    03's, see ``experiments.run_configs``); with ``attention``, the same cell of the attention grid
+    (``rank_analysis.attention``), a run of its own (the grid's cell is notebook 04's module arm, without snapshots)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
-    return {kind: run_configs(profile, kind, [max(ra["ranks"])], ra["seeds"][:1])[0] for kind in KINDS}
+    if not attention:
+        return {kind: run_configs(profile, kind, [max(ra["ranks"])], ra["seeds"][:1])[0] for kind in KINDS}
+    return {kind: run_configs(profile, kind, [max(ra["attention"]["ranks"])], ra["seeds"][:1],
+                              snapshots=list(ra["snapshots"]), **attention_settings(profile))[0] for kind in KINDS}
 
 
 def study_configs(profile: dict) -> list[dict]:
     """Every run notebook 05 reads, for one pool of workers (longest first, no idle worker between
     sections): the grid and its shuffled controls (``rank_cells``, in that order, first), the same on
-    attention (``attention_cells``), the arms on both layers, the snapshot runs."""
+    attention (``attention_cells``), the arms on both layers, the snapshot runs of both layers."""
     return ([c["config"] for c in rank_cells(profile) + attention_cells(profile) + arm_cells(profile)
-             + arm_cells(profile, **attention_settings(profile))] + list(snapshot_configs(profile).values()))
+             + arm_cells(profile, **attention_settings(profile))] + list(snapshot_configs(profile).values())
+            + list(snapshot_configs(profile, attention=True).values()))
 
 
 def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:

@@ -98,6 +98,22 @@ def base_findings(profile: str) -> list[str]:
         lines.append(f"{'HashHop' if task == 'hashhop' else 'HashChain'} base ({base['n_per_point']} prompts per point): "
                      f"{checks}: {'meets' if crit['passed'] else 'does NOT meet'} its targets "
                      f"({minutes:.0f} min with the stand-in, one core).")
+    return lines + base_variant_findings(profile, base)
+
+
+def base_variant_findings(profile: str, base: dict) -> list[str]:
+    """One sentence per base variant of ``tools.base_variants`` (``02_base_variants.json``: a second seed,
+    the HashChain recipes tried), each number beside the committed base's (``base``: ``02_base.json``)."""
+    variants = _load(profile, "02_base_variants.json")
+    if not variants:
+        return []
+    lines = []
+    for row in variants["variants"]:
+        numbers = ", ".join(f"{k.split('_', 1)[1].replace('_', ' ')} {v:.2f} (committed {base['targets'][k]:.2f})"
+                            for k, v in row["targets"].items())
+        limit = ", stopped at its time limit" if row["stopped_at_time_limit"] else ""
+        lines.append(f"Base variant '{row['variant']}' (`tools.base_variants`, {row['steps']} steps, {row['minutes']:.0f} min"
+                     f"{limit}): {numbers}: {'meets' if row['criteria']['passed'] else 'does NOT meet'} its targets.")
     return lines
 
 

@@ -32,6 +32,24 @@ def test_dense_sequence_starts_with_a_paper_format_prompt_and_every_label_is_rig
                 text += part
 
 
+def test_end_queries_ask_the_shortest_path_from_inside_a_chain_and_leave_the_rest_unchanged():
+    """Each end query's answer is what the oracle says for the same map asked from that hash (the end of
+    its chain, the only path from it); the map's start is never asked again; 0 end queries draws nothing."""
+    asked = 0
+    for seed in range(40):
+        segments = dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1, end_queries=3)
+        assert segments[:-6] == dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1)
+        map_text = segments[0][0].split("Start:")[0]
+        start = segments[0][0].split("Start: ")[1].split("\n")[0]
+        for (query, sup0), (answer, sup1) in zip(segments[-6::2], segments[-5::2]):
+            node = query.split("Start: ")[1].split("\n")[0]
+            assert not sup0 and sup1 and node != start and query.endswith("Task: shortest path\nTarget:")
+            assert solve(map_text + query.lstrip("\n")) == answer.strip()
+            asked += 1
+    assert asked == 120
+    assert dense_sequence(HOP, random.Random(0), 1, 1, end_queries=3) == dense_sequence(HOP, random.Random(0), 1, 1)
+
+
 def test_training_batches_are_seeded_per_step_and_pad_is_never_a_label():
     tok = build_tokenizer("abcdefgh", 2, "whole")
     x1, y1 = training_batch(HOP, tok, seed=3, step=7, batch_size=8, recall_lines=2, extra_queries=1)

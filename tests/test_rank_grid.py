@@ -286,3 +286,19 @@ def test_notebooks_03_to_05_share_one_run_for_the_rank_over_training():
         assert config in [c["config"] for c in ablations.design(profile) if c["kind"] == kind]
     others = [c["config"] for c in rank_study.rank_cells(profile) + rank_study.attention_cells(profile) + rank_study.arm_cells(profile)]
     assert sum("snapshots" in c for c in others) == 2  # the two above, nothing else
+
+
+def test_the_attention_rank_over_training_is_the_attention_grid_cell_with_snapshots():
+    """Same settings as the attention grid's largest-rank, first-seed cell (so its final adapter is that cell's),
+    plus the snapshots; notebook 05's pool trains it."""
+    from helpers.profiles import get_profile
+    profile = get_profile("small")
+    ra = profile["rank_analysis"]
+    grid = {c["kind"]: c["config"] for c in rank_study.attention_cells(profile)
+            if c["arm"] == "trained" and c["rank"] == max(ra["attention"]["ranks"]) and c["seed"] == ra["seeds"][0]}
+    snaps = rank_study.snapshot_configs(profile, attention=True)
+    assert set(snaps) == set(grid) == {"planning", "reasoning"}
+    for kind, config in snaps.items():
+        assert config["snapshots"] == ra["snapshots"] and "snapshots" not in grid[kind]
+        assert {k: v for k, v in config.items() if k != "snapshots"} == grid[kind]
+        assert config in rank_study.study_configs(profile)

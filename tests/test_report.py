@@ -88,6 +88,11 @@ def test_base_findings_and_setup_claim(results):
     assert "does NOT meet" in lines[1]
     setup = next(r for r in report.claims("demo") if r["claim"].startswith("(setup)"))
     assert setup["verdict"] == "not met" and "hashchain: 2: accuracy 0.48 (need >= 0.8)" in setup["ours"]
+    _write(results / "demo", "02_base_variants.json", {"variants": [
+        {"variant": "hashchain seed 1", "steps": 9000, "minutes": 51.2, "stopped_at_time_limit": False,
+         "targets": {"hashchain_shortest2": 0.52}, "criteria": {"passed": False}}]})
+    assert report.base_findings("demo")[2] == ("Base variant 'hashchain seed 1' (`tools.base_variants`, 9000 steps, 51 min): "
+                                               "shortest2 0.52 (committed 0.48): does NOT meet its targets.")
 
 
 def test_findings_name_the_numbers(results):

@@ -1,0 +1,55 @@
+"""tools.base_variants and what it rests on: each variant changes what its name says from the committed
+recipe; ``bases.base_scores`` scores a base as notebook 02 does; ``train_base_dir(start=...)`` starts from
+the given model instead of the stand-in."""
+import json
+import re
+
+from helpers.base_training import Recipe
+from helpers.bases import base_config, base_scores, train_base_dir
+from helpers.io import read_json
+from helpers.paths import BASES, RESULTS
+from helpers.profiles import get_profile
+from tools.base_variants import VARIANTS, slug, variant_profile
+
+
+def test_each_variant_changes_what_its_name_says_and_nothing_else():
+    profile = get_profile("small")
+    assert len({slug(n) for n in VARIANTS}) == len(VARIANTS)
+    for name, spec in VARIANTS.items():
+        task = spec["task"]
+        assert name.startswith(task)
+        committed, variant = base_config(task, profile), base_config(task, variant_profile(profile, spec))
+        Recipe(**variant["recipe"])  # a valid recipe: refused before any training otherwise
+        changed = {k for k in committed["recipe"] if committed["recipe"][k] != variant["recipe"][k]}
+        assert changed == set(spec["recipe"])
+        assert {k: v for k, v in committed.items() if k != "recipe"} == {k: v for k, v in variant.items() if k != "recipe"}
+        if "seed" in name:
+            assert changed == {"seed"} and variant["recipe"]["seed"] == int(name.split()[-1])
+        if "end-of-chain" in name:
+            assert variant["recipe"]["end_queries"] == int(name.split(":")[1].split()[0]) > 0
+            assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
+        steps = re.search(r"([\d,]+) steps", name)
+        if steps and "more" not in name:
+            assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))
+        if "more" in name:
+            assert (BASES / spec["from"].split("/", 1)[1] / "base_info.json").exists() and not spec["recipe"]
+
+
+def test_base_scores_reproduce_notebook_02s_committed_hashchain_numbers():
+    """Same prompts (seeded per point), same greedy answers: the stored table's rows, baselines and criteria."""
+    profile = get_profile("small", {"base": {"hashchain": {"eval_shortest": [2, 3]}}})
+    got = base_scores("hashchain", BASES / "hashchain-small", profile)
+    stored = read_json(RESULTS / "small" / "02_base.json")
+    assert got["accuracy"] == [r for r in stored["accuracy"]["hashchain"] if r["shortest"] in (2, 3)]
+    assert got["random_chain_end"] == {p: stored["random_chain_end"][str(p)] for p in (2, 3)}
+    assert json.loads(json.dumps(got["criteria"])) == stored["criteria"]["hashchain"]
+    assert got["targets"] == {k: v for k, v in stored["targets"].items() if k.startswith("hashchain")}
+
+
+def test_a_base_can_start_from_a_given_model_instead_of_the_stand_in(tiny_base, tmp_path):
+    profile = get_profile("smoke")
+    a = train_base_dir("hashhop", profile, tmp_path / "a", progress=False, runs_root=tmp_path / "runs", start=tiny_base)
+    assert a["start"] == str(tiny_base) and not (tmp_path / "runs").exists()  # no stand-in was trained or read
+    b = train_base_dir("hashhop", profile, tmp_path / "b", progress=False, runs_root=tmp_path / "runs")
+    assert "start" not in b and (tmp_path / "runs" / "pretrain").is_dir()
+    assert a["sha256"] != b["sha256"]
