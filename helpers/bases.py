@@ -178,8 +178,9 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     # everything that would fail mid-run is refused here, before the stand-in (or anything) trains
     check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
     replay = None
-    if uses_pretraining(profile):  # start from the stand-in for GPT-2's pretraining, as the paper starts from GPT-2
-        PretrainConfig(**profile["pretrain"])
+    if start is not None or uses_pretraining(profile):  # the given model, or the stand-in for GPT-2's pretraining
+        if start is None:                                  # (as the paper starts from GPT-2)
+            PretrainConfig(**profile["pretrain"])
         stand_in = start or get_pretrained(profile, progress, runs_root, time_limit_s)
         if stand_in is None:  # the time limit ran out in the stand-in: resumable, nothing written
             return None
@@ -187,11 +188,11 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
             time_limit_s = max(1e-9, time_limit_s - (time.time() - began))
         model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True).to(training_device())
         model.config._attn_implementation = "eager"
-        replay = replay_for(profile, tokenizer)
+        replay = replay_for(profile, tokenizer) if uses_pretraining(profile) else None
     torch.set_num_threads(max(1, torch.get_num_threads()))
     copy_log = []
     task_started = checkpoint_dir is not None and (Path(checkpoint_dir) / "state.json").exists()
-    if recipe.copy_steps and not task_started and not uses_pretraining(profile):  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
+    if recipe.copy_steps and not task_started and not uses_pretraining(profile) and start is None:  # stage 1: induction warm-up (skipped once stage 2 has a checkpoint)
         vocab = hash_token_ids(tokenizer, **profile["tokenizer"])
         copy_dir = Path(str(checkpoint_dir) + "-copy") if checkpoint_dir is not None else None
         copy_log = train_copy(model, vocab, recipe, tokenizer.pad_token_id, copy_dir, progress)
@@ -252,11 +253,12 @@ def verify_base(path: Path) -> dict:
 def base_scores(task: str, path, profile: dict) -> dict:
     """How a base does on its own task, as notebook 02 reports it: greedy exact match on
     ``eval.n_per_point`` held-out prompts per evaluation point (``accuracy``: ``evaluation.points_table``
-    rows), HashChain's structural baseline (``random_chain_end`` per shortest length), the base criteria
-    (``criteria``) and the numbers they check (``targets``)."""
+    rows), HashChain's structural baseline (``random_chain_end`` per shortest length) and what its answers
+    are (``categories``: the shortest chain's end, another chain's end, ...), the base criteria (``criteria``)
+    and the numbers they check (``targets``)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from . import criteria
-    from .diagnostics import answer_points, random_chain_end
+    from .diagnostics import answer_points, category_shares, random_chain_end
     from .evaluation import answers_table
     model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
     cfg = base_task(task, profile)
@@ -264,10 +266,11 @@ def base_scores(task: str, path, profile: dict) -> dict:
     table = answers_table(cfg, got)
     acc = {r["hops" if task == "hashhop" else "shortest"]: r["accuracy"] for r in table}
     if task == "hashhop":
-        return {"accuracy": table, "random_chain_end": {}, "criteria": criteria.base_hashhop({h: acc.get(h, 0.0) for h in (1, 2)}),
+        return {"accuracy": table, "random_chain_end": {}, "categories": {}, "criteria": criteria.base_hashhop({h: acc.get(h, 0.0) for h in (1, 2)}),
                 "targets": {"hashhop_1hop": acc.get(1, 0.0), "hashhop_2hop": acc.get(2, 0.0)}}
     random_end = {p: random_chain_end(g["samples"]) for p, g in got.items()}
     return {"accuracy": table, "random_chain_end": random_end,
+            "categories": {p: category_shares(g["samples"], g["answers"]) for p, g in got.items()},
             "criteria": criteria.base_hashchain({s: acc.get(s, 0.0) for s in (2, 3)}, random_end),
             "targets": {"hashchain_shortest2": acc.get(2, 0.0), "hashchain_shortest3": acc.get(3, 0.0),
                         "hashchain_shortest3_random_end": random_end.get(3, 0.0)}}

@@ -101,6 +101,10 @@ def base_findings(profile: str) -> list[str]:
     return lines + base_variant_findings(profile, base)
 
 
+_TARGET_LABELS = {"hashhop_1hop": "hops 1", "hashhop_2hop": "hops 2", "hashchain_shortest2": "shortest 2",
+                  "hashchain_shortest3": "shortest 3"}
+
+
 def base_variant_findings(profile: str, base: dict) -> list[str]:
     """One sentence per base variant of ``tools.base_variants`` (``02_base_variants.json``: a second seed,
     the HashChain recipes tried), each number beside the committed base's (``base``: ``02_base.json``)."""
@@ -109,8 +113,11 @@ def base_variant_findings(profile: str, base: dict) -> list[str]:
         return []
     lines = []
     for row in variants["variants"]:
-        numbers = ", ".join(f"{k.split('_', 1)[1].replace('_', ' ')} {v:.2f} (committed {base['targets'][k]:.2f})"
-                            for k, v in row["targets"].items())
+        targets = row["targets"]
+        numbers = ", ".join(f"{label} {targets[k]:.2f} (committed {base['targets'][k]:.2f})"
+                            for k, label in _TARGET_LABELS.items() if k in targets)
+        if "hashchain_shortest3_random_end" in targets:
+            numbers += f"; random chain end at shortest 3: {targets['hashchain_shortest3_random_end']:.2f}"
         limit = ", stopped at its time limit" if row["stopped_at_time_limit"] else ""
         lines.append(f"Base variant '{row['variant']}' (`tools.base_variants`, {row['steps']} steps, {row['minutes']:.0f} min"
                      f"{limit}): {numbers}: {'meets' if row['criteria']['passed'] else 'does NOT meet'} its targets.")

@@ -29,10 +29,10 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
             assert variant["recipe"]["end_queries"] == int(name.split(":")[1].split()[0]) > 0
             assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
         steps = re.search(r"([\d,]+) steps", name)
-        if steps and "more" not in name:
+        if steps:
             assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))
         if "more" in name:
-            assert (BASES / spec["from"].split("/", 1)[1] / "base_info.json").exists() and not spec["recipe"]
+            assert (BASES / spec["from"].split("/", 1)[1] / "base_info.json").exists() and changed == {"steps"}
 
 
 def test_base_scores_reproduce_notebook_02s_committed_hashchain_numbers():
@@ -44,6 +44,7 @@ def test_base_scores_reproduce_notebook_02s_committed_hashchain_numbers():
     assert got["random_chain_end"] == {p: stored["random_chain_end"][str(p)] for p in (2, 3)}
     assert json.loads(json.dumps(got["criteria"])) == stored["criteria"]["hashchain"]
     assert got["targets"] == {k: v for k, v in stored["targets"].items() if k.startswith("hashchain")}
+    assert got["categories"] == {p: stored["categories"][str(p)] for p in (2, 3)}
 
 
 def test_a_base_can_start_from_a_given_model_instead_of_the_stand_in(tiny_base, tmp_path):
@@ -53,3 +54,22 @@ def test_a_base_can_start_from_a_given_model_instead_of_the_stand_in(tiny_base, 
     b = train_base_dir("hashhop", profile, tmp_path / "b", progress=False, runs_root=tmp_path / "runs")
     assert "start" not in b and (tmp_path / "runs" / "pretrain").is_dir()
     assert a["sha256"] != b["sha256"]
+
+
+def test_a_variant_trained_with_another_recipe_is_refused_not_reused(tmp_path, monkeypatch):
+    import pytest
+    from helpers import paths
+    from helpers.errors import Refused
+    from tools.base_variants import train_variant
+    monkeypatch.setattr(paths, "RUNS", tmp_path)
+    name = "hashchain seed 1"
+    folder = tmp_path / "base-variants" / slug(name) / "model"
+    folder.mkdir(parents=True)
+    profile = get_profile("small")
+    config = base_config("hashchain", profile)  # the committed recipe: seed 0, not the variant's seed 1
+    (folder / "base_info.json").write_text(json.dumps({"config": config}))
+    with pytest.raises(Refused, match="delete it to retrain"):
+        train_variant(name, profile, 1.0)
+    config["recipe"]["seed"] = 1
+    (folder / "base_info.json").write_text(json.dumps({"config": config}))
+    assert train_variant(name, profile, 1.0) == folder

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import re
 import sys
 from pathlib import Path
@@ -26,8 +27,8 @@ VARIANTS = {
     "hashchain: 3 end-of-chain queries instead of recall lines and hop queries, 12,000 steps":
         {"task": "hashchain", "recipe": {"steps": 12000, "recall_lines": 0, "extra_queries": 0, "end_queries": 3}},
     # more compute: is the committed base still climbing? (over the 60-minute budget by construction)
-    "hashchain: the committed base trained 9,000 steps more":
-        {"task": "hashchain", "recipe": {}, "from": "models/hashchain-small"},
+    "hashchain: the committed base trained 6,000 steps more":
+        {"task": "hashchain", "recipe": {"steps": 6000}, "from": "models/hashchain-small"},
 }
 ROOT_NAME = "base-variants"
 
@@ -47,9 +48,17 @@ def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool 
     """The variant's model directory (trained now unless it is there)."""
     from helpers.bases import train_base_dir
     from helpers.paths import REPO_ROOT, RUNS
+    from helpers.bases import base_config
+    from helpers.errors import Refused
+    from helpers.io import read_json
     spec = VARIANTS[name]
     folder = RUNS / ROOT_NAME / slug(name)
-    if not (folder / "model" / "base_info.json").exists():
+    info_file = folder / "model" / "base_info.json"
+    if info_file.exists():  # a model trained with another recipe (the variant changed since) is never reused
+        want = json.loads(json.dumps(base_config(spec["task"], variant_profile(profile, spec))))
+        if read_json(info_file)["config"] != want:
+            raise Refused(f"{folder}: trained with another config than the variant {name!r} now has; delete it to retrain")
+    else:
         start = REPO_ROOT / spec["from"] if spec.get("from") else None
         info = train_base_dir(spec["task"], variant_profile(profile, spec), folder / "model", progress=progress,
                               checkpoint_dir=folder / "checkpoint", time_limit_s=time_limit_s, keep_at_limit=True,
