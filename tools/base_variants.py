@@ -46,23 +46,21 @@ def variant_profile(profile: dict, spec: dict) -> dict:
 
 def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool = True) -> Path:
     """The variant's model directory (trained now unless it is there)."""
-    from helpers.bases import train_base_dir
-    from helpers.paths import REPO_ROOT, RUNS
-    from helpers.bases import base_config
+    from helpers.bases import base_config, train_base_dir
     from helpers.errors import Refused
     from helpers.io import read_json
+    from helpers.paths import REPO_ROOT, RUNS
     spec = VARIANTS[name]
+    varied = variant_profile(profile, spec)
     folder = RUNS / ROOT_NAME / slug(name)
     info_file = folder / "model" / "base_info.json"
     if info_file.exists():  # a model trained with another recipe (the variant changed since) is never reused
-        want = json.loads(json.dumps(base_config(spec["task"], variant_profile(profile, spec))))
-        if read_json(info_file)["config"] != want:
+        if read_json(info_file)["config"] != json.loads(json.dumps(base_config(spec["task"], varied))):
             raise Refused(f"{folder}: trained with another config than the variant {name!r} now has; delete it to retrain")
     else:
         start = REPO_ROOT / spec["from"] if spec.get("from") else None
-        info = train_base_dir(spec["task"], variant_profile(profile, spec), folder / "model", progress=progress,
-                              checkpoint_dir=folder / "checkpoint", time_limit_s=time_limit_s, keep_at_limit=True,
-                              start=start)
+        info = train_base_dir(spec["task"], varied, folder / "model", progress=progress, checkpoint_dir=folder / "checkpoint",
+                              time_limit_s=time_limit_s, keep_at_limit=True, start=start)
         if info is None:
             raise RuntimeError(f"{name}: not trained")
     return folder / "model"
