@@ -32,7 +32,15 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
         if steps:
             assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))
         if "more" in name:
-            assert (BASES / spec["from"].split("/", 1)[1] / "base_info.json").exists() and changed == {"steps"}
+            source = spec["from"]
+            if source in VARIANTS:  # trained further from another variant's model, of the same task
+                assert source != name and VARIANTS[source]["task"] == task
+            else:
+                assert (BASES / source.split("/", 1)[1] / "base_info.json").exists()
+            lr = re.search(r"at lr (\S+)$", name)
+            assert changed == ({"steps", "lr"} if lr else {"steps"})
+            if lr:
+                assert variant["recipe"]["lr"] == float(lr.group(1))
 
 
 def test_base_scores_reproduce_notebook_02s_committed_hashchain_numbers():
@@ -73,3 +81,18 @@ def test_a_variant_trained_with_another_recipe_is_refused_not_reused(tmp_path, m
     config["recipe"]["seed"] = 1
     (folder / "base_info.json").write_text(json.dumps({"config": config}))
     assert train_variant(name, profile, 1.0) == folder
+
+
+def test_a_variant_from_another_variant_trains_that_one_first_and_starts_from_its_model(tmp_path, monkeypatch):
+    from helpers import bases, paths
+    from helpers.paths import REPO_ROOT
+    from tools.base_variants import train_variant
+    monkeypatch.setattr(paths, "RUNS", tmp_path)
+    calls = []
+    monkeypatch.setattr(bases, "train_base_dir", lambda task, profile, out, start=None, **kw: calls.append((out, start)) or {})
+    name = next(n for n, spec in VARIANTS.items() if spec.get("from") in VARIANTS)
+    source = VARIANTS[name]["from"]
+    got = train_variant(name, get_profile("small"), 1.0, progress=False)
+    assert got == tmp_path / "base-variants" / slug(name) / "model"
+    assert calls == [(tmp_path / "base-variants" / slug(source) / "model", REPO_ROOT / VARIANTS[source]["from"]),
+                     (got, tmp_path / "base-variants" / slug(source) / "model")]

@@ -5,7 +5,7 @@ seed) and the HashChain recipes tried to close its gap to the criteria. Notebook
     python -m tools.base_variants --variant "hashhop seed 1" --train-only   # train one (e.g. one per core)
 
 Each variant trains like ``python -m helpers.bases --retrain`` (from the committed pretraining stand-in, or
-from a committed base with ``"from"``), one thread, checkpointed under ``runs/base-variants/<slug>/`` (a rerun
+from a committed base or another variant's model with ``"from"``), one thread, checkpointed under ``runs/base-variants/<slug>/`` (a rerun
 resumes or loads it), within ``--time-limit`` (default 60 minutes, the issue's retraining budget; the model
 reached then is kept and marked). It is then scored like the committed bases in notebook 02
 (``helpers.bases.base_scores``: 500 held-out prompts per point, greedy exact match, the base criteria).
@@ -29,6 +29,13 @@ VARIANTS = {
     # more compute: is the committed base still climbing? (over the 60-minute budget by construction)
     "hashchain: the committed base trained 6,000 steps more":
         {"task": "hashchain", "recipe": {"steps": 6000}, "from": "models/hashchain-small"},
+    # the same start and steps at a lower peak lr: its first 3,000 steps at 1e-3 fell below the start (0.36 vs 0.48
+    # at shortest 2) and the gains came as the schedule decayed
+    "hashchain: the committed base trained 6,000 steps more at lr 3e-4":
+        {"task": "hashchain", "recipe": {"steps": 6000, "lr": 3e-4}, "from": "models/hashchain-small"},
+    # does more compute reach the criteria at all? (a "from" that names a variant starts from its model)
+    "hashchain: the 6,000-steps-more base trained 10,000 steps more":
+        {"task": "hashchain", "recipe": {"steps": 10000}, "from": "hashchain: the committed base trained 6,000 steps more"},
 }
 ROOT_NAME = "base-variants"
 
@@ -58,7 +65,9 @@ def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool 
         if read_json(info_file)["config"] != json.loads(json.dumps(base_config(spec["task"], varied))):
             raise Refused(f"{folder}: trained with another config than the variant {name!r} now has; delete it to retrain")
     else:
-        start = REPO_ROOT / spec["from"] if spec.get("from") else None
+        source = spec.get("from")
+        start = (train_variant(source, profile, time_limit_s, progress) if source in VARIANTS
+                 else REPO_ROOT / source if source else None)
         info = train_base_dir(spec["task"], varied, folder / "model", progress=progress, checkpoint_dir=folder / "checkpoint",
                               time_limit_s=time_limit_s, keep_at_limit=True, start=start)
         if info is None:
