@@ -35,3 +35,23 @@ def test_bench_quick(tmp_path):
     machine = result["machine"]
     assert machine["nproc"] >= 1 and machine["torch_threads"] >= 1
     assert result["provenance"]["packages"]["torch"]
+
+
+def test_stack_bench_steps_on_k_times_the_runs_batch_of_its_own_prompts():
+    """tools.stack_bench: each stacking factor trains on ``factor`` x the run's batch, cut from the run's
+    own first-epoch prompts in order (factor 1 is exactly the run's first batches); no speed thresholds."""
+    from helpers.encoding import collate, encode
+    from helpers.experiments import run_configs
+    from helpers.lora import _epoch_samples, _task, load_base
+    from helpers.profiles import get_profile
+    from tools.stack_bench import measure, stacked_batches
+    config = run_configs(get_profile("small"), "planning", [16], [0])[0]
+    _, tokenizer = load_base(config)
+    one, two = stacked_batches(config, tokenizer, 1, 2), stacked_batches(config, tokenizer, 2, 1)
+    rows = [encode(tokenizer, s) for s in _epoch_samples(_task(config["task"]), 64, config["seed"], 0)]
+    x, y = collate(rows[:32], tokenizer.pad_token_id)
+    assert len(one) == 2 and all(len(b[0]) == 32 for b in one) and len(two[0][0]) == 64
+    assert one[0][0].equal(x) and one[0][1].equal(y)
+    assert two[0][0][:32, :x.shape[1]].equal(x)  # the first 32 rows of the doubled batch are the run's first batch
+    got = measure("planning", reps=1, steps=1, factors=(1, 2))
+    assert got["ratio_to_one_run"]["1"] == 1.0 and got["samples_per_s"]["2"] > 0
