@@ -109,27 +109,33 @@ def study_configs(profile: dict) -> list[dict]:
 def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
     """Does the task or the method set ``measure`` at ``rank``? ``rows``: cell summaries (trained seeds
     and arms). Returns the task gap under the default (|reasoning - planning| of the seed means), the
-    spread over seeds (largest seed range of the two tasks), each arm's value per task, and the method
-    range per task (largest - smallest over the default and every arm).
+    spread over seeds (largest seed range of the two tasks), each arm's value per task (the mean over its
+    seeds), the largest seed range of any arm (0 where every arm has one seed), and the method range per
+    task (largest - smallest over the default and every arm).
 
     >>> rows = [{"kind": k, "rank": 8, "arm": a, "seed": s, "m": v} for k, a, s, v in (
     ...     ("planning", "trained", 0, 4.0), ("planning", "trained", 1, 5.0), ("reasoning", "trained", 0, 4.0),
-    ...     ("reasoning", "trained", 1, 4.0), ("planning", "x", 0, 8.0), ("reasoning", "x", 0, 7.0))]
-    >>> e = arm_effects(rows, "m", 8); e["task_gap"], e["seed_range"], e["method_range"]
-    (0.5, 1.0, {'planning': 3.5, 'reasoning': 3.0})
+    ...     ("reasoning", "trained", 1, 4.0), ("planning", "x", 0, 8.0), ("reasoning", "x", 0, 7.0),
+    ...     ("reasoning", "x", 1, 9.0))]
+    >>> e = arm_effects(rows, "m", 8); e["task_gap"], e["seed_range"], e["method_range"], e["arm_seed_range"]
+    (0.5, 1.0, {'planning': 3.5, 'reasoning': 4.0}, 2.0)
     """
     at = [r for r in rows if r["rank"] == rank and r["arm"] != "shuffled"]
-    default = {k: [r[measure] for r in at if r["kind"] == k and r["arm"] == "trained"] for k in KINDS}
+    by = {}
+    for r in at:
+        by.setdefault((r["arm"], r["kind"]), []).append(r[measure])
+    default = {k: by.get(("trained", k), []) for k in KINDS}
     if not all(default.values()):
         return {}
     mean = {k: sum(v) / len(v) for k, v in default.items()}
     arms = sorted({r["arm"] for r in at} - {"trained"})
-    values = {a: {k: next((r[measure] for r in at if r["arm"] == a and r["kind"] == k), None) for k in KINDS} for a in arms}
+    values = {a: {k: sum(by[a, k]) / len(by[a, k]) if (a, k) in by else None for k in KINDS} for a in arms}
     method_range = {k: max([mean[k]] + [v[k] for v in values.values() if v[k] is not None])
                     - min([mean[k]] + [v[k] for v in values.values() if v[k] is not None]) for k in KINDS}
     return {"measure": measure, "rank": rank, "default": mean, "arms": values,
             "task_gap": abs(mean["reasoning"] - mean["planning"]),
-            "seed_range": max(max(v) - min(v) for v in default.values()), "method_range": method_range}
+            "seed_range": max(max(v) - min(v) for v in default.values()), "method_range": method_range,
+            "arm_seed_range": max([max(v) - min(v) for (a, _), v in by.items() if a != "trained"], default=0.0)}
 
 
 def snapshot_summaries(result: dict, steps: int) -> list[dict]:

@@ -128,7 +128,8 @@ def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:
         lines += [f"{kind}: arm adapters that pass the ability criteria: {_tally(v)}" for kind, v in passed.items()]
     for e in effects:
         wins = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
-        lines.append(f"{e['measure']:13s} task gap {e['task_gap']:6.2f} (seed range {e['seed_range']:5.2f}); method range "
+        arm_seeds = f"; an arm's seed range up to {e['arm_seed_range']:5.2f}" if e.get("arm_seed_range") else ""
+        lines.append(f"{e['measure']:13s} task gap {e['task_gap']:6.2f} (seed range {e['seed_range']:5.2f}{arm_seeds}); method range "
                      + ", ".join(f"{k} {e['method_range'][k]:6.2f}" for k in ("planning", "reasoning"))
                      + ("  -> the method moves it more than the task does" if wins else "  -> the task gap exceeds the method range"))
     return lines
