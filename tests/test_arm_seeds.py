@@ -24,3 +24,4 @@ def test_the_arms_at_three_seeds_share_seed_0_and_the_default_with_notebook_05()
                 assert {k for k in first if first[k] != c["config"][k]} <= {"seed"}
                 assert c["config"]["target_modules"] == attention_settings(profile)["target_modules"]
     assert len(cells) == len(notebook_grid) + 2 * len(arms) * len(SEEDS)
+

@@ -8,7 +8,8 @@ seed range of any arm is reported beside the task gap and the method range)::
 
 Runs go to the run cache (``runs/lora/``) through the same sweep as the notebooks, longest first on the
 profile's workers; seed 0 of every arm is notebook 05's own run (a rerun loads them). Notebook 05 prints the
-stored table beside its arms, so these runs are not part of ``make figures`` (its 30-minute budget).
+stored table beside its arms, so these runs are not part of ``make figures`` (its 30-minute budget). The
+profile's worker count stays: it sets each run's thread count, part of a run's identity (``lora.lora_run``).
 """
 from __future__ import annotations
 
@@ -42,8 +43,29 @@ def study(profile: dict, progress: bool = True) -> dict:
     passed, accuracy = abilities(profile, cells, results)
     rows = [{k: v for k, v in r.items() if k != "adapter_dir"} for r in cell_summaries(cells, results)]
     rank = profile["rank_analysis"]["arm_rank"]
+    learned = learned_rows(rows, passed)
     return {"layer": attention_settings(profile)["target_modules"], "rank": rank, "seeds": SEEDS, "passed": passed,
-            "accuracy": accuracy, "effects": [arm_effects(rows, m, rank) for m in GRID_MEASURES], "rows": rows}
+            "accuracy": accuracy, "effects": [arm_effects(rows, m, rank) for m in GRID_MEASURES],
+            "learned_arms": sorted({(r["kind"], r["arm"]) for r in learned}),
+            "effects_learned": [arm_effects(learned, m, rank) for m in GRID_MEASURES], "rows": rows}
+
+
+def learned_rows(rows: list[dict], passed: dict) -> list[dict]:
+    """The rows of the arms (the default included) every adapter of which passed the ability criteria, per
+    task (``passed``: ``rank_study.abilities``' names, ``"<arm> r<rank>-s<seed>"``, ``"r<rank>-s<seed>"`` for
+    the default).
+
+    >>> rows = [{"kind": "planning", "arm": a, "rank": 4, "seed": s} for a in ("trained", "x", "y") for s in (0, 1)]
+    >>> passed = {"planning": {"r4-s0": True, "r4-s1": True, "x r4-s0": True, "x r4-s1": False, "y r4-s0": True,
+    ...                        "y r4-s1": True}}
+    >>> sorted({r["arm"] for r in learned_rows(rows, passed)})
+    ['trained', 'y']
+    """
+    def name(r):
+        cell = f"r{r['rank']}-s{r['seed']}"
+        return cell if r["arm"] == "trained" else f"{r['arm']} {cell}"
+    failed = {(r["kind"], r["arm"]) for r in rows if not passed.get(r["kind"], {}).get(name(r), False)}
+    return [r for r in rows if (r["kind"], r["arm"]) not in failed]
 
 
 def main(argv=None) -> int:
@@ -58,6 +80,8 @@ def main(argv=None) -> int:
     got = study(profile)
     path = save_results(profile, "05_arm_seeds.json", {"profile": args.profile, **got})
     print("\n".join(arm_lines(got["effects"], got["passed"])))
+    print("only the arms every adapter of which learned its task:")
+    print("\n".join(arm_lines(got["effects_learned"])))
     print(f"wrote {path}")
     return 0
 
