@@ -437,6 +437,32 @@ def _replace(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
+def arm_seed_findings(profile: str) -> list[str]:
+    """``tools.arm_seeds`` (``05_arm_seeds.json``): the attention arms at three seeds each; the method range
+    over every arm and over only the arms every adapter of which learned its task."""
+    stored = _load(profile, "05_arm_seeds.json")
+    if not stored:
+        return []
+    fails = {k: [a for a, ok in v.items() if not ok] for k, v in stored["passed"].items()}
+    learned = {m["measure"]: m for m in stored["effects_learned"] if m}
+    lines = []
+    for e in stored["effects"]:
+        if not e or e["measure"] not in ("thr_1e-3", "entropy_rank"):
+            continue
+        only = learned[e["measure"]]
+        moved = all(x["method_range"][k] > x["task_gap"] for x in (e, only) for k in ("planning", "reasoning"))
+        lines.append(f"Init and scaling arms on {', '.join(stored['layer'])} at r={e['rank']}, {len(stored['seeds'])} seeds per "
+                     f"arm (`tools.arm_seeds`), {e['measure']}: task gap {e['task_gap']:.2f} (seed range {e['seed_range']:.2f}, "
+                     f"an arm's up to {e['arm_seed_range']:.2f}); method range over every arm: planning "
+                     f"{e['method_range']['planning']:.2f}, reasoning {e['method_range']['reasoning']:.2f}; over only the arms "
+                     f"every adapter of which learned: planning {only['method_range']['planning']:.2f}, reasoning "
+                     f"{only['method_range']['reasoning']:.2f}: "
+                     + ("the method moves it more than the task does" if moved else "not every method range exceeds the task gap")
+                     + "; adapters failing the ability criteria (the default's included): "
+                     + ", ".join(f"{k} {len(v)} of {len(stored['passed'][k])}" for k, v in fails.items()) + ".")
+    return lines
+
+
 README_PROFILE = "small"  # the profile whose numbers the README's tables show
 
 
@@ -465,7 +491,7 @@ def main(argv=None) -> int:
     text = parser.run(_replace, readme.read_text(), "claims", body)
     text = parser.run(_replace, text, "bench", bench_text())
     if "<!-- findings:start -->" in text:
-        lines = base_findings(args.profile) + lora_findings(args.profile) + rank_findings(args.profile)
+        lines = base_findings(args.profile) + lora_findings(args.profile) + rank_findings(args.profile) + arm_seed_findings(args.profile)
         text = _replace(text, "findings", "\n".join(f"- {line}" for line in lines))
     if "<!-- cost:start -->" in text:
         text = _replace(text, "cost", cost_text())

@@ -133,3 +133,10 @@ def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:
                      + ", ".join(f"{k} {e['method_range'][k]:6.2f}" for k in ("planning", "reasoning"))
                      + ("  -> the method moves it more than the task does" if wins else "  -> the task gap exceeds the method range"))
     return lines
+
+
+def arm_seed_lines(stored: dict) -> list[str]:
+    """``tools.arm_seeds``' table (``05_arm_seeds.json``): the arms' effects at three seeds per arm, over every
+    arm, then over only the arms every adapter of which learned its task."""
+    return (arm_lines(stored["effects"], stored["passed"]) + ["only the arms every adapter of which learned its task:"]
+            + arm_lines(stored["effects_learned"]))

@@ -12,7 +12,7 @@ from helpers.paths import REPO_ROOT, RESULTS
 from helpers.report import finding_lines, lora_findings, rank_findings
 from helpers.profiles import get_profile
 from helpers.rank_study import GRID_MEASURES
-from helpers.tables import ablation_row, arm_lines, control_lines, criteria_lines, grid_lines, lora_setup_lines, paired_lines, ratio_row
+from helpers.tables import ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, grid_lines, lora_setup_lines, paired_lines, ratio_row
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -98,3 +98,8 @@ def test_notebook_05_prints_the_saved_init_and_scaling_arms():
     saved = _results("05_rank.json")
     for call, grid in (("arm_lines(effects, arm_passed)", saved), ("arm_lines(att_effects, att_arm_passed)", saved["attention"])):
         assert _printed("05_rank_analysis.ipynb", call) == "".join(f"{line}\n" for line in arm_lines(grid["arms"], grid["arm_passed"]))
+
+
+def test_notebook_05_prints_the_stored_arm_seeds():
+    stored = _results("05_arm_seeds.json")
+    assert _printed("05_rank_analysis.ipynb", "arm_seed_lines(json") == "".join(f"{line}\n" for line in arm_seed_lines(stored))

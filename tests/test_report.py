@@ -165,3 +165,20 @@ def test_module_claim_needs_an_arm_that_learned(paper, other, verdict):
 def test_module_claims_skip_a_grid_without_the_papers_layer():
     ab = {"rows": [], "module_abilities": {"planning": {"attn.c_attn": [_arm(True, 0.6)]}}}
     assert report.module_claims(ab) == []
+
+
+def test_arm_seed_findings_say_which_method_ranges_exceed_the_task_gap(results):
+    effect = lambda gap, plan, reas: {"measure": "thr_1e-3", "rank": 64, "task_gap": gap, "seed_range": 1.0,
+                                      "arm_seed_range": 0.5, "method_range": {"planning": plan, "reasoning": reas}}
+    assert report.arm_seed_findings("demo") == []  # nothing stored: no line
+    stored = {"layer": ["attn.c_attn"], "seeds": [0, 1, 2], "passed": {"planning": {"x r64-s0": False, "r64-s0": True},
+                                                                     "reasoning": {"x r64-s0": True, "r64-s0": True}},
+              "effects": [effect(2.0, 9.0, 8.0)], "effects_learned": [effect(2.0, 1.5, 8.0)]}
+    _write(results / "demo", "05_arm_seeds.json", stored)
+    [line] = report.arm_seed_findings("demo")
+    assert "task gap 2.00" in line and "every arm: planning 9.00, reasoning 8.00" in line
+    assert "learned: planning 1.50, reasoning 8.00" in line and "not every method range exceeds the task gap" in line
+    assert "planning 1 of 2, reasoning 0 of 2" in line
+    stored["effects_learned"] = [effect(2.0, 3.0, 8.0)]
+    _write(results / "demo", "05_arm_seeds.json", stored)
+    assert "the method moves it more than the task does" in report.arm_seed_findings("demo")[0]

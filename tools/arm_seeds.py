@@ -72,16 +72,14 @@ def main(argv=None) -> int:
     from helpers.cli import Parser
     from helpers.profiles import get_profile
     from helpers.runs import save_results
-    from helpers.tables import arm_lines
+    from helpers.tables import arm_seed_lines
     parser = Parser(prog="python -m tools.arm_seeds", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     got = study(profile)
     path = save_results(profile, "05_arm_seeds.json", {"profile": args.profile, **got})
-    print("\n".join(arm_lines(got["effects"], got["passed"])))
-    print("only the arms every adapter of which learned its task:")
-    print("\n".join(arm_lines(got["effects_learned"])))
+    print("\n".join(arm_seed_lines(got)))
     print(f"wrote {path}")
     return 0
 
