@@ -22,7 +22,12 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
         Recipe(**variant["recipe"])  # a valid recipe: refused before any training otherwise
         changed = {k for k in committed["recipe"] if committed["recipe"][k] != variant["recipe"][k]}
         assert changed == set(spec["recipe"])
-        assert {k: v for k, v in committed.items() if k != "recipe"} == {k: v for k, v in variant.items() if k != "recipe"}
+        model = spec.get("model", {})
+        assert {k for k in committed["model"] if committed["model"][k] != variant["model"][k]} == set(model)
+        assert {k: v for k, v in committed.items() if k not in ("recipe", "model")} == \
+            {k: v for k, v in variant.items() if k not in ("recipe", "model")}
+        if "heads" in name:
+            assert model == {"n_head": int(re.search(r"(\d+) attention heads", name).group(1))} and not changed
         if "seed" in name:
             assert changed == {"seed"} and variant["recipe"]["seed"] == int(name.split()[-1])
         if "end-of-chain" in name:

@@ -33,6 +33,10 @@ VARIANTS = {
     # at shortest 2) and the gains came as the schedule decayed
     "hashchain: the committed base trained 6,000 steps more at lr 3e-4":
         {"task": "hashchain", "recipe": {"steps": 6000, "lr": 3e-4}, "from": "models/hashchain-small"},
+    # a wider attention at the same width and budget: 4 heads of 16 in place of 2 of 32 (a stand-in of its own,
+    # trained first within the same 60 minutes), so that several chains can be followed side by side
+    "hashchain: 4 attention heads instead of 2 (its own stand-in)":
+        {"task": "hashchain", "recipe": {}, "model": {"n_head": 4}},
     # does more compute reach the criteria at all? (a "from" that names a variant starts from its model)
     "hashchain: the 6,000-steps-more base trained 10,000 steps more":
         {"task": "hashchain", "recipe": {"steps": 10000}, "from": "hashchain: the committed base trained 6,000 steps more"},
@@ -45,9 +49,14 @@ def slug(name: str) -> str:
 
 
 def variant_profile(profile: dict, spec: dict) -> dict:
+    """The profile the variant trains with: its recipe values over the task's; a ``"model"`` change also trains
+    (and caches under ``runs/pretrain/``) a stand-in of that architecture, since the committed one has another."""
     p = copy.deepcopy(profile)
     task = p["base"][spec["task"]]
     task["recipe"] = dict(task.get("recipe", {}), **spec["recipe"])
+    if spec.get("model"):
+        p["model"].update(spec["model"])
+        p["base_source"] = "train"
     return p
 
 
