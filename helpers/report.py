@@ -119,8 +119,10 @@ def base_variant_findings(profile: str, base: dict) -> list[str]:
         if "hashchain_shortest3_random_end" in targets:
             numbers += f"; random chain end at shortest 3: {targets['hashchain_shortest3_random_end']:.2f}"
         limit = ", stopped at its time limit" if row["stopped_at_time_limit"] else ""
+        total = (f"; {row['total_steps']} steps and {row['total_minutes']:.0f} min of base training in all, the model it "
+                 f"started from included" if row.get("total_steps", row["steps"]) != row["steps"] else "")
         lines.append(f"Base variant '{row['variant']}' (`tools.base_variants`, {row['steps']} steps, {row['minutes']:.0f} min"
-                     f"{limit}): {numbers}: {'meets' if row['criteria']['passed'] else 'does NOT meet'} its targets.")
+                     f"{limit}{total}): {numbers}: {'meets' if row['criteria']['passed'] else 'does NOT meet'} its targets.")
     return lines
 
 

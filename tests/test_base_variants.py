@@ -101,3 +101,20 @@ def test_a_variant_from_another_variant_trains_that_one_first_and_starts_from_it
     assert got == tmp_path / "base-variants" / slug(name) / "model"
     assert calls == [(tmp_path / "base-variants" / slug(source) / "model", REPO_ROOT / VARIANTS[source]["from"]),
                      (got, tmp_path / "base-variants" / slug(source) / "model")]
+
+
+def test_training_total_follows_the_models_a_variant_started_from(tmp_path, monkeypatch):
+    from helpers import paths
+    from helpers.paths import REPO_ROOT
+    from tools.base_variants import training_total
+    monkeypatch.setattr(paths, "RUNS", tmp_path)
+    name = next(n for n, spec in VARIANTS.items() if spec.get("from") in VARIANTS)
+    source = VARIANTS[name]["from"]
+    for variant, steps, seconds in ((name, 100, 600.0), (source, 40, 120.0)):
+        folder = tmp_path / "base-variants" / slug(variant) / "model"
+        folder.mkdir(parents=True)
+        (folder / "base_info.json").write_text(json.dumps({"curve": [{"step": steps, "seconds": seconds}], "train_seconds": seconds}))
+    committed = read_json(REPO_ROOT / VARIANTS[source]["from"] / "base_info.json")
+    steps, minutes = training_total(name, get_profile("small"))
+    assert steps == 140 + committed["curve"][-1]["step"]
+    assert abs(minutes - (12.0 + committed["train_seconds"] / 60)) < 1e-9

@@ -84,6 +84,24 @@ def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool 
     return folder / "model"
 
 
+def training_total(name: str, profile: dict) -> tuple[int, float]:
+    """Base-training steps and minutes behind the variant's model, those of the model it started from included
+    (another variant's, or a committed base's ``base_info.json``); the stand-in's are not counted."""
+    from helpers.io import read_json
+    from helpers.paths import REPO_ROOT, RUNS
+    info = read_json(RUNS / ROOT_NAME / slug(name) / "model" / "base_info.json")
+    steps, minutes = info["curve"][-1]["step"], info["train_seconds"] / 60
+    source = VARIANTS[name].get("from")
+    if source in VARIANTS:
+        more = training_total(source, profile)
+    elif source:
+        start = read_json(REPO_ROOT / source / "base_info.json")
+        more = (start["curve"][-1]["step"], start["train_seconds"] / 60)
+    else:
+        more = (0, 0.0)
+    return steps + more[0], minutes + more[1]
+
+
 def main(argv=None) -> int:
     import torch
     from helpers.bases import base_scores
@@ -106,8 +124,10 @@ def main(argv=None) -> int:
             continue
         spec, info = VARIANTS[name], read_json(model_dir / "base_info.json")
         scores = base_scores(spec["task"], model_dir, profile)
+        total_steps, total_minutes = training_total(name, profile)
         rows.append({"variant": name, "task": spec["task"], "recipe": spec["recipe"], "from": spec.get("from"),
-                     "steps": info["curve"][-1]["step"], "minutes": info["curve"][-1]["seconds"] / 60,
+                     "model": spec.get("model", {}), "steps": info["curve"][-1]["step"],
+                     "minutes": info["curve"][-1]["seconds"] / 60, "total_steps": total_steps, "total_minutes": total_minutes,
                      "stopped_at_time_limit": info["stopped_at_time_limit"], **scores})
         print(f"{name}: {scores['targets']}; criteria {'met' if scores['criteria']['passed'] else 'NOT met'}")
     if not args.train_only:
