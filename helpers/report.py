@@ -126,6 +126,27 @@ def base_variant_findings(profile: str, base: dict) -> list[str]:
     return lines
 
 
+def variant_lora_findings(profile: str) -> list[str]:
+    """``tools.variant_lora`` (``03_variant_lora.json``): notebook 03's largest-rank runs on a base variant, so
+    the README says whether its LoRA experiments would still test something on that base."""
+    got = _load(profile, "03_variant_lora.json")
+    if not got:
+        return []
+    key = KEY[got["kind"]]
+    runs = list(got["runs"].values())
+    parts = []
+    for i, point in enumerate(r["point"] for r in runs[0]["rows"]):
+        if point not in got["trained_points"]:
+            continue
+        mean = sum(run["rows"][i]["accuracy"] for run in runs) / len(runs)
+        p = min(run["rows"][i]["vs_base"]["p_value"] for run in runs)
+        parts.append(f"{key} {point}: base {got['variant_base_accuracy'][str(point)]:.2f} (committed base "
+                     f"{got['committed_base_accuracy'][str(point)]:.2f}) -> {mean:.2f} (McNemar p >= {p:.2g})")
+    passed = sum(run["criteria"]["passed"] for run in runs)
+    return [f"Notebook 03's {got['kind']} LoRA (r={got['rank']}, {len(runs)} seeds) on the base variant '{got['variant']}' "
+            f"(`tools.variant_lora`): " + "; ".join(parts) + f"; {passed} of {len(runs)} adapters pass the ability criteria."]
+
+
 def lora_findings(profile: str) -> list[str]:
     """The sentences notebook 03 ends with and the README repeats, from ``03_lora.json``."""
     lora = _load(profile, "03_lora.json")
@@ -493,7 +514,8 @@ def main(argv=None) -> int:
     text = parser.run(_replace, readme.read_text(), "claims", body)
     text = parser.run(_replace, text, "bench", bench_text())
     if "<!-- findings:start -->" in text:
-        lines = base_findings(args.profile) + lora_findings(args.profile) + rank_findings(args.profile) + arm_seed_findings(args.profile)
+        lines = (base_findings(args.profile) + variant_lora_findings(args.profile) + lora_findings(args.profile)
+                 + rank_findings(args.profile) + arm_seed_findings(args.profile))
         text = _replace(text, "findings", "\n".join(f"- {line}" for line in lines))
     if "<!-- cost:start -->" in text:
         text = _replace(text, "cost", cost_text())

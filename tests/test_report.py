@@ -182,3 +182,16 @@ def test_arm_seed_findings_say_which_method_ranges_exceed_the_task_gap(results):
     stored["effects_learned"] = [effect(2.0, 3.0, 8.0)]
     _write(results / "demo", "05_arm_seeds.json", stored)
     assert "the method moves it more than the task does" in report.arm_seed_findings("demo")[0]
+
+
+def test_variant_lora_findings_give_the_base_the_adapters_and_the_weakest_paired_test(results):
+    assert report.variant_lora_findings("demo") == []
+    row = lambda point, acc, p: {"point": point, "accuracy": acc, "vs_base": {"p_value": p}}
+    run = lambda a3, p3, ok: {"rows": [row(2, 1.0, 0.5), row(3, a3, p3), row(4, 0.3, 1.0)], "criteria": {"passed": ok}}
+    _write(results / "demo", "03_variant_lora.json", {
+        "variant": "v", "kind": "reasoning", "rank": 64, "trained_points": [2, 3],
+        "variant_base_accuracy": {"2": 0.99, "3": 0.7, "4": 0.3}, "committed_base_accuracy": {"2": 0.9, "3": 0.4, "4": 0.3},
+        "runs": {"r64-s0": run(0.72, 0.4, True), "r64-s1": run(0.70, 0.9, False)}})
+    [line] = report.variant_lora_findings("demo")
+    assert "shortest 3: base 0.70 (committed base 0.40) -> 0.71 (McNemar p >= 0.4)" in line
+    assert "shortest 4" not in line and "1 of 2 adapters pass" in line

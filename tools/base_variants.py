@@ -40,6 +40,9 @@ VARIANTS = {
     # does more compute reach the criteria at all? (a "from" that names a variant starts from its model)
     "hashchain: the 6,000-steps-more base trained 10,000 steps more":
         {"task": "hashchain", "recipe": {"steps": 10000}, "from": "hashchain: the committed base trained 6,000 steps more"},
+    # that one met shortest 2 (0.83) and fell 0.01 short at shortest 3 (random chain end + 0.14): 6,000 steps more
+    "hashchain: the 16,000-steps-more base trained 6,000 steps more":
+        {"task": "hashchain", "recipe": {"steps": 6000}, "from": "hashchain: the 6,000-steps-more base trained 10,000 steps more"},
 }
 ROOT_NAME = "base-variants"
 
