@@ -140,3 +140,16 @@ def arm_seed_lines(stored: dict) -> list[str]:
     arm, then over only the arms every adapter of which learned its task."""
     return (arm_lines(stored["effects"], stored["passed"]) + ["only the arms every adapter of which learned its task:"]
             + arm_lines(stored["effects_learned"]))
+
+
+def variant_lora_lines(got: dict) -> list[str]:
+    """``tools.variant_lora``'s table (``03_variant_lora.json``): the variant base's accuracy beside the committed
+    base's, then each adapter's accuracy and its ability verdict."""
+    out = [f"{got['kind']} LoRA r={got['rank']} on the base variant {got['variant']!r}; base accuracy (variant / committed): "
+           + ", ".join(f"{p}: {got['variant_base_accuracy'][p]:.2f} / {got['committed_base_accuracy'][p]:.2f}"
+                       for p in got["variant_base_accuracy"])]
+    for name, run in got["runs"].items():
+        acc = ", ".join(f"{r['point']}: {r['accuracy']:.2f}" for r in run["rows"])
+        verdict = "PASSES the ability criteria" if run["criteria"]["passed"] else "fails (" + "; ".join(failures(run["criteria"])) + ")"
+        out.append(f"  {name}: {acc}  {verdict}")
+    return out

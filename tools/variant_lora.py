@@ -61,22 +61,11 @@ def probe(profile: dict, name: str, progress: bool = True) -> dict:
                          "criteria": d["criteria"]} for k, d in runs.items()}}
 
 
-def lines(got: dict) -> list[str]:
-    from helpers.criteria import failures
-    out = [f"{got['kind']} LoRA r={got['rank']} on the base variant {got['variant']!r}; base accuracy (variant / committed): "
-           + ", ".join(f"{p}: {got['variant_base_accuracy'][p]:.2f} / {got['committed_base_accuracy'][p]:.2f}"
-                       for p in got["variant_base_accuracy"])]
-    for name, run in got["runs"].items():
-        acc = ", ".join(f"{r['point']}: {r['accuracy']:.2f}" for r in run["rows"])
-        verdict = "PASSES the ability criteria" if run["criteria"]["passed"] else "fails (" + "; ".join(failures(run["criteria"])) + ")"
-        out.append(f"  {name}: {acc}  {verdict}")
-    return out
-
-
 def main(argv=None) -> int:
     from helpers.cli import Parser
     from helpers.profiles import get_profile
     from helpers.runs import save_results
+    from helpers.tables import variant_lora_lines
     from tools.base_variants import VARIANTS
     parser = Parser(prog="python -m tools.variant_lora", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
@@ -86,7 +75,7 @@ def main(argv=None) -> int:
     profile = parser.run(get_profile, args.profile)
     got = parser.run(probe, profile, args.variant)
     path = save_results(profile, "03_variant_lora.json", {"profile": args.profile, **got})
-    print("\n".join(lines(got)))
+    print("\n".join(variant_lora_lines(got)))
     print(f"wrote {path}")
     return 0
 
