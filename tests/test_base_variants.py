@@ -115,6 +115,6 @@ def test_training_total_follows_the_models_a_variant_started_from(tmp_path, monk
         folder.mkdir(parents=True)
         (folder / "base_info.json").write_text(json.dumps({"curve": [{"step": steps, "seconds": seconds}], "train_seconds": seconds}))
     committed = read_json(REPO_ROOT / VARIANTS[source]["from"] / "base_info.json")
-    steps, minutes = training_total(name, get_profile("small"))
+    steps, minutes = training_total(name)
     assert steps == 140 + committed["curve"][-1]["step"]
     assert abs(minutes - (12.0 + committed["train_seconds"] / 60)) < 1e-9

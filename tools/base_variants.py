@@ -87,7 +87,7 @@ def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool 
     return folder / "model"
 
 
-def training_total(name: str, profile: dict) -> tuple[int, float]:
+def training_total(name: str) -> tuple[int, float]:
     """Base-training steps and minutes behind the variant's model, those of the model it started from included
     (another variant's, or a committed base's ``base_info.json``); the stand-in's are not counted."""
     from helpers.io import read_json
@@ -96,7 +96,7 @@ def training_total(name: str, profile: dict) -> tuple[int, float]:
     steps, minutes = info["curve"][-1]["step"], info["train_seconds"] / 60
     source = VARIANTS[name].get("from")
     if source in VARIANTS:
-        more = training_total(source, profile)
+        more = training_total(source)
     elif source:
         start = read_json(REPO_ROOT / source / "base_info.json")
         more = (start["curve"][-1]["step"], start["train_seconds"] / 60)
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
             continue
         spec, info = VARIANTS[name], read_json(model_dir / "base_info.json")
         scores = base_scores(spec["task"], model_dir, profile)
-        total_steps, total_minutes = training_total(name, profile)
+        total_steps, total_minutes = training_total(name)
         rows.append({"variant": name, "task": spec["task"], "recipe": spec["recipe"], "from": spec.get("from"),
                      "model": spec.get("model", {}), "steps": info["curve"][-1]["step"],
                      "minutes": info["curve"][-1]["seconds"] / 60, "total_steps": total_steps, "total_minutes": total_minutes,
