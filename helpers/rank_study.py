@@ -290,6 +290,13 @@ def ratio_verdict(rows: list[dict]) -> str:
     return "inconclusive"
 
 
+def adapter_name(cell: dict) -> str:
+    """How ``abilities`` names a cell's adapter: ``"r<rank>-s<seed>"``, prefixed by its arm's name for an init or
+    scaling arm (``"<arm> r<rank>-s<seed>"``)."""
+    name = f"r{cell['rank']}-s{cell['seed']}"
+    return name if cell["arm"] == "trained" else f"{cell['arm']} {name}"
+
+
 def abilities(profile: dict, cells: list[dict], results: list[dict]) -> tuple[dict, dict]:
     """Whether each trained adapter of a grid passes notebook 03's ability criteria on the held-out
     prompts, and its accuracy at its task's hardest trained point that is evaluated (the most hops; the
@@ -303,8 +310,7 @@ def abilities(profile: dict, cells: list[dict], results: list[dict]) -> tuple[di
         if c["arm"] != "shuffled" and r.get("adapter_dir"):
             points = trained_points(profile, c["kind"])
             d = diagnose(c["kind"], model_answers(profile, c["kind"], r["adapter_dir"]), base[c["kind"]], points)
-            name = f"r{c['rank']}-s{c['seed']}"
-            name = name if c["arm"] == "trained" else f"{c['arm']} {name}"
+            name = adapter_name(c)
             passed[c["kind"]][name] = d["criteria"]["passed"]
             evaluated = {row["point"]: row["accuracy"] for row in d["rows"]}
             hardest = max((p for p in points if p in evaluated), default=None)

@@ -52,8 +52,7 @@ def study(profile: dict, progress: bool = True) -> dict:
 
 def learned_rows(rows: list[dict], passed: dict) -> list[dict]:
     """The rows of the arms (the default included) every adapter of which passed the ability criteria, per
-    task (``passed``: ``rank_study.abilities``' names, ``"<arm> r<rank>-s<seed>"``, ``"r<rank>-s<seed>"`` for
-    the default).
+    task (``passed``: ``rank_study.abilities``' verdicts, by ``rank_study.adapter_name``).
 
     >>> rows = [{"kind": "planning", "arm": a, "rank": 4, "seed": s} for a in ("trained", "x", "y") for s in (0, 1)]
     >>> passed = {"planning": {"r4-s0": True, "r4-s1": True, "x r4-s0": True, "x r4-s1": False, "y r4-s0": True,
@@ -61,10 +60,8 @@ def learned_rows(rows: list[dict], passed: dict) -> list[dict]:
     >>> sorted({r["arm"] for r in learned_rows(rows, passed)})
     ['trained', 'y']
     """
-    def name(r):
-        cell = f"r{r['rank']}-s{r['seed']}"
-        return cell if r["arm"] == "trained" else f"{r['arm']} {cell}"
-    failed = {(r["kind"], r["arm"]) for r in rows if not passed.get(r["kind"], {}).get(name(r), False)}
+    from helpers.rank_study import adapter_name
+    failed = {(r["kind"], r["arm"]) for r in rows if not passed.get(r["kind"], {}).get(adapter_name(r), False)}
     return [r for r in rows if (r["kind"], r["arm"]) not in failed]
 
 

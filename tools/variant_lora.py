@@ -11,10 +11,11 @@ HashChain variant gets the reasoning runs, a HashHop one the planning runs. Runs
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-KIND_OF_TASK = {"hashhop": "planning", "hashchain": "reasoning"}
+from helpers.experiments import KINDS
+
+KIND_OF_TASK = {task: kind for kind, task in KINDS.items()}  # the LoRA kind whose base does each base task
 
 
 def variant_configs(profile: dict, name: str) -> tuple[str, list[dict]]:
