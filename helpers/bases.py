@@ -15,6 +15,8 @@ Retrain the committed bases from scratch (same code, config and seed give the sa
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import shutil
 import sys
@@ -90,11 +92,85 @@ def base_config(task: str, profile: dict) -> dict:
               "stop_when": profile["base"][task]["stop_when"]}
     if profile["base"][task].get("curriculum"):
         config["curriculum"] = profile["base"][task]["curriculum"]
+    if profile["base"][task].get("restarts"):
+        config["restarts"] = profile["base"][task]["restarts"]
     if profile.get("base_init"):  # fine-tuned from given weights: they, not the stand-in, are the start
         config["base_init"] = profile["base_init"]
     elif uses_pretraining(profile):
         config["pretrain"] = profile["pretrain"]
     return config
+
+
+def stage_profiles(task: str, profile: dict) -> list[dict]:
+    """The profile of each training stage of ``task``'s base: the recipe, then one per warm restart
+    (``base.<task>.restarts``: recipe values over the task's, e.g. ``{"steps": 6000}``), each a single stage
+    (no restarts of its own). A restart starts from the weights the stage before ended with, with a fresh
+    optimizer, warm-up and lr schedule, as ``tools.base_variants``' ``"from"`` variants do."""
+    if task not in TASKS:
+        raise TaskConfigError(f"task: allowed values are {TASKS}, got {task!r}")
+    restarts = profile["base"][task].get("restarts") or []
+    if not isinstance(restarts, list) or not all(isinstance(r, dict) and r for r in restarts):
+        raise TaskConfigError(f"base.{task}.restarts: a list of recipe overrides (e.g. [{{'steps': 6000}}]), got {restarts!r}")
+    first = copy.deepcopy(profile)
+    first["base"][task]["restarts"] = []
+    stages = [first]
+    for values in restarts:
+        stage = copy.deepcopy(first)
+        stage["base"][task]["recipe"] = dict(stage["base"][task].get("recipe", {}), **values)
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Recipe)})
+        if unknown:
+            raise TaskConfigError(f"base.{task}.restarts: {unknown} not recipe keys; allowed: "
+                                  f"{[f.name for f in dataclasses.fields(Recipe)]}")
+        stages.append(stage)
+    return stages
+
+
+def staged_info(task: str, profile: dict, stage_infos: list[dict]) -> dict:
+    """One ``base_info.json`` for a base trained in stages (``stage_infos``: each stage's, in order): the whole
+    config, the curves end to end (``stage`` numbered from 1, ``step`` and ``seconds`` counted from the first
+    stage's start) and each stage's steps, seconds and provenance."""
+    curve, steps, seconds = [], 0, 0.0
+    for number, info in enumerate(stage_infos, 1):
+        curve += [dict(point, stage=number, step=steps + point["step"], seconds=round(seconds + point["seconds"], 1))
+                  for point in info["curve"]]
+        steps, seconds = steps + info["curve"][-1]["step"], seconds + info["train_seconds"]
+    return {"config": base_config(task, profile), "seed": stage_infos[0]["seed"], "curve": curve,
+            "copy_curve": stage_infos[0]["copy_curve"], "train_seconds": round(seconds, 1),
+            "this_session_seconds": round(sum(i["this_session_seconds"] for i in stage_infos), 1),
+            "stopped_at_time_limit": stage_infos[-1]["stopped_at_time_limit"], "sha256": stage_infos[-1]["sha256"],
+            "provenance": provenance(),
+            "stages": [{"steps": i["curve"][-1]["step"], "train_seconds": i["train_seconds"],
+                        "sha256": i["sha256"], "provenance": i["provenance"]} for i in stage_infos]}
+
+
+def _train_stages(task, profile, stages, out_dir, progress, checkpoint_dir, time_limit_s, keep_at_limit, runs_root) -> dict | None:
+    """Train the stages one after another (each stage's model kept under ``checkpoint_dir/stage-<n>`` so a rerun
+    resumes at the stage it stopped in) and write the last one to ``out_dir`` with ``staged_info``."""
+    began, infos, start = time.time(), [], None
+    root = Path(checkpoint_dir) if checkpoint_dir is not None else Path(str(out_dir) + ".stages")
+    for number, stage in enumerate(stages, 1):
+        stage_dir = root / f"stage-{number}"
+        done = stage_dir / "model" / "base_info.json"
+        if done.exists() and read_json(done)["config"] == json.loads(json.dumps(base_config(task, stage))):
+            info = read_json(done)
+        else:
+            left = None if time_limit_s is None else max(1e-9, time_limit_s - (time.time() - began))
+            info = train_base_dir(task, stage, stage_dir / "model", progress, checkpoint_dir=stage_dir / "checkpoint",
+                                  time_limit_s=left, keep_at_limit=keep_at_limit, runs_root=runs_root, start=start)
+            if info is None:
+                return None
+        infos.append({k: v for k, v in info.items() if k != "start"})
+        start = stage_dir / "model"
+        if info["stopped_at_time_limit"]:
+            break
+    info = staged_info(task, profile, infos)
+    tmp = Path(str(out_dir) + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(start, tmp)
+    atomic_write_json(tmp / "base_info.json", info)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return info
 
 
 def replay_for(profile: dict, tokenizer) -> tuple | None:
@@ -168,6 +244,9 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
     further; recorded in the info's ``"start"``)."""
     config = base_config(task, profile)
     recipe = Recipe(**config["recipe"])
+    stages = stage_profiles(task, profile)
+    if len(stages) > 1 and start is None and not config.get("base_init"):
+        return _train_stages(task, profile, stages, out_dir, progress, checkpoint_dir, time_limit_s, keep_at_limit, runs_root)
     began = time.time()
     task_config, easier = base_task(task, profile), curriculum(task, profile)
     if config.get("base_init"):

@@ -58,12 +58,18 @@ _SMALL = {
         "hashhop": {"task": {"chain_length": 10, "min_hops": 1, "max_hops": 2},
                     "curriculum": [{"chain_length": 4}, {"chain_length": 6}, {"chain_length": 8}],
                     # steps sized to the time box (HashChain's longer maps make each step slower)
-                    "recipe": {"steps": 12000},
+                    "recipe": {"steps": 12000}, "restarts": [],
                     "eval_hops": [1, 2, 3, 4], "stop_when": {"1": 0.97, "2": 0.9}},
         "hashchain": {"task": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [3, 4]},
                       "curriculum": [{"chain_lengths": [2, 3, 4], "num_chains": [2, 3]},
                                      {"chain_lengths": [2, 3, 4, 5], "num_chains": [2, 3]}],
                       "recipe": {"steps": 9000},
+                      # warm restarts after the recipe's 9,000 steps (each a fresh warm-up and schedule from the weights
+                      # the stage before ended with; helpers.bases.stage_profiles): 31,000 steps in all, about 3x the
+                      # 60-minute retraining budget on one core, the least compute measured to meet the base criteria
+                      # (tools.base_variants: 9,000 steps 0.48 / random chain end - 0.01, +6,000 0.63 / +0.09,
+                      # +10,000 0.83 / +0.14, +6,000 0.84 / +0.20)
+                      "restarts": [{"steps": 6000}, {"steps": 10000}, {"steps": 6000}],
                       "eval_shortest": [2, 3, 4, 5], "stop_when": {"2": 0.95, "3": 0.8}},
         "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 16000, "copy_steps": 0, "copy_target": 0.9,
                    "recall_lines": 8, "extra_queries": 3, "end_queries": 0, "weight_decay": 0.01,
@@ -84,10 +90,11 @@ _SMALL = {
         # Planning uses 5-hash chains: on the base's 10-hash chains no LoRA (nor full fine-tuning in 12,000
         # steps) learned the 3rd hop; on 5-hash chains a LoRA on attention does (notebook 04, module ablation).
         "planning": {"chain_length": 5, "min_hops": 1, "max_hops": 3},
-        # Reasoning: 3 chains of lengths 2-4, where the base picks the shortest chain's end at shortest 3 only a
-        # little above a random chain end (0.41 vs 0.33); on the base's lengths 2-6 with 4-5 chains no LoRA we
-        # tried rose above a random chain end (the previous version of this profile; notebook 04's module arms).
-        "reasoning": {"chain_lengths": [2, 3, 4], "num_chains": [3]},
+        # Reasoning: 5 chains of lengths 2-4 (the base saw 3-4 chains), where the base picks the shortest chain's
+        # end at shortest 3 little above a random chain end (0.27 vs 0.20, 500 prompts). With 3 chains the base
+        # (1.00 / 0.74) leaves nothing to learn; on lengths 2-6 with 4 chains an r = 64 LoRA rose at shortest 3 but
+        # not at 4-5; on the 9,000-step base (before the restarts) no LoRA rose above a random chain end.
+        "reasoning": {"chain_lengths": [2, 3, 4], "num_chains": [5]},
         "eval_hops": [1, 2, 3, 4, 5, 6],
         "eval_shortest": [2, 3, 4, 5, 6],
         "target_modules": ["mlp.c_proj"], "last_n_blocks": None,
@@ -141,7 +148,8 @@ _SMOKE.update({
 _SMOKE["base"]["hashhop"].update({"task": {"chain_length": 5, "min_hops": 1, "max_hops": 2},
                                   "curriculum": [{"chain_length": 3}], "recipe": {}})
 _SMOKE["base"]["hashchain"].update({"task": {"chain_lengths": [2, 3, 4], "num_chains": [2, 3]}, "curriculum": [],
-                                    "eval_shortest": [2, 3, 4], "stop_when": {"2": 0.95, "3": 0.9}, "recipe": {}})
+                                    "eval_shortest": [2, 3, 4], "stop_when": {"2": 0.95, "3": 0.9}, "recipe": {},
+                                    "restarts": []})
 _SMOKE["pretrain"].update({"steps": 20, "eval_every": 10})
 _SMOKE["pretrain_ablation"] = {"pretrain": {"steps": 10}, "base": {"steps": 10, "eval_every": 5}}
 _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20, "eval_n": 20, "checkpoint_every": 20,
@@ -168,9 +176,9 @@ _PAPER.update({
 # 20,000 steps at most: at 5,000 recall was still rising (0.46); the stand-in stops once every part reaches 0.9
 _PAPER["pretrain"].update({"lr": 3e-4, "steps": 20000})
 _PAPER["base"]["hashhop"] = {"task": {"chain_length": 10, "min_hops": 1, "max_hops": 2},
-                             "eval_hops": list(range(1, 10)), "stop_when": {}}
+                             "eval_hops": list(range(1, 10)), "stop_when": {}, "restarts": []}
 _PAPER["base"]["hashchain"] = {"task": {"chain_lengths": [2, 3, 4, 5, 6], "num_chains": [3, 4]},
-                               "eval_shortest": [2, 3, 4, 5], "stop_when": {}}
+                               "eval_shortest": [2, 3, 4, 5], "stop_when": {}, "restarts": []}
 # 40 epochs x 15,000 / 16 = 37,500 steps, batch 16, as the reference. lr 3e-4 from the stand-in's arms (the
 # paper's 3e-5 is a fine-tuning rate for GPT-2's weights: base.init_recipe applies it when base_init names them)
 _PAPER["base"]["recipe"].update({"lr": 3e-4, "batch_size": 16, "steps": 37500})

@@ -5,7 +5,7 @@ import json
 import re
 
 from helpers.base_training import Recipe
-from helpers.bases import base_config, base_scores, train_base_dir
+from helpers.bases import base_config, base_scores, stage_profiles, train_base_dir
 from helpers.io import read_json
 from helpers.paths import BASES, RESULTS
 from helpers.profiles import get_profile
@@ -18,7 +18,10 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
     for name, spec in VARIANTS.items():
         task = spec["task"]
         assert name.startswith(task)
-        committed, variant = base_config(task, profile), base_config(task, variant_profile(profile, spec))
+        # a variant is one stage: it changes the committed recipe's first stage (no warm restarts)
+        committed = base_config(task, stage_profiles(task, profile)[0])
+        variant = base_config(task, variant_profile(profile, spec))
+        assert "restarts" not in variant
         Recipe(**variant["recipe"])  # a valid recipe: refused before any training otherwise
         changed = {k for k in committed["recipe"] if committed["recipe"][k] != variant["recipe"][k]}
         assert changed == set(spec["recipe"])
@@ -79,7 +82,7 @@ def test_a_variant_trained_with_another_recipe_is_refused_not_reused(tmp_path, m
     folder = tmp_path / "base-variants" / slug(name) / "model"
     folder.mkdir(parents=True)
     profile = get_profile("small")
-    config = base_config("hashchain", profile)  # the committed recipe: seed 0, not the variant's seed 1
+    config = base_config("hashchain", stage_profiles("hashchain", profile)[0])  # the committed recipe: seed 0, not 1
     (folder / "base_info.json").write_text(json.dumps({"config": config}))
     with pytest.raises(Refused, match="delete it to retrain"):
         train_variant(name, profile, 1.0)

@@ -28,11 +28,11 @@ VARIANTS = {
         {"task": "hashchain", "recipe": {"steps": 12000, "recall_lines": 0, "extra_queries": 0, "end_queries": 3}},
     # more compute: is the committed base still climbing? (over the 60-minute budget by construction)
     "hashchain: the committed base trained 6,000 steps more":
-        {"task": "hashchain", "recipe": {"steps": 6000}, "from": "models/hashchain-small"},
+        {"task": "hashchain", "recipe": {"steps": 6000}, "from": "models/hashchain-small-stage1"},
     # the same start and steps at a lower peak lr: its first 3,000 steps at 1e-3 fell below the start (0.36 vs 0.48
     # at shortest 2) and the gains came as the schedule decayed
     "hashchain: the committed base trained 6,000 steps more at lr 3e-4":
-        {"task": "hashchain", "recipe": {"steps": 6000, "lr": 3e-4}, "from": "models/hashchain-small"},
+        {"task": "hashchain", "recipe": {"steps": 6000, "lr": 3e-4}, "from": "models/hashchain-small-stage1"},
     # a wider attention at the same width and budget: 4 heads of 16 in place of 2 of 32 (a stand-in of its own,
     # trained first within the same 60 minutes), so that several chains can be followed side by side
     "hashchain: 4 attention heads instead of 2 (its own stand-in)":
@@ -57,6 +57,7 @@ def variant_profile(profile: dict, spec: dict) -> dict:
     p = copy.deepcopy(profile)
     task = p["base"][spec["task"]]
     task["recipe"] = dict(task.get("recipe", {}), **spec["recipe"])
+    task["restarts"] = []  # a variant is one stage: the committed recipe's first, changed as its spec says
     if spec.get("model"):
         p["model"].update(spec["model"])
         p["base_source"] = "train"
