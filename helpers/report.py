@@ -107,14 +107,17 @@ _TARGET_LABELS = {"hashhop_1hop": "hops 1", "hashhop_2hop": "hops 2", "hashchain
 
 def base_variant_findings(profile: str, base: dict) -> list[str]:
     """One sentence per base variant of ``tools.base_variants`` (``02_base_variants.json``: a second seed,
-    the HashChain recipes tried), each number beside the committed base's (``base``: ``02_base.json``)."""
+    the HashChain recipes tried), each number beside the model the variant changes: the committed recipe's first
+    stage (the file's ``references``; a file without them: the committed base, ``base``: ``02_base.json``)."""
     variants = _load(profile, "02_base_variants.json")
     if not variants:
         return []
     lines = []
     for row in variants["variants"]:
         targets = row["targets"]
-        numbers = ", ".join(f"{label} {targets[k]:.2f} (committed {base['targets'][k]:.2f})"
+        ref = variants.get("references", {}).get(row["task"])
+        label_ref, ref_targets = ("first stage", ref["targets"]) if ref else ("committed", base["targets"])
+        numbers = ", ".join(f"{label} {targets[k]:.2f} ({label_ref} {ref_targets[k]:.2f})"
                             for k, label in _TARGET_LABELS.items() if k in targets)
         if "hashchain_shortest3_random_end" in targets:
             numbers += f"; random chain end at shortest 3: {targets['hashchain_shortest3_random_end']:.2f}"

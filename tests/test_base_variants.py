@@ -121,3 +121,20 @@ def test_training_total_follows_the_models_a_variant_started_from(tmp_path, monk
     steps, minutes = training_total(name)
     assert steps == 140 + committed["curve"][-1]["step"]
     assert abs(minutes - (12.0 + committed["train_seconds"] / 60)) < 1e-9
+
+
+def test_variants_are_measured_against_the_committed_recipes_first_stage():
+    """FIRST_STAGE: the committed model of each task's first stage (its recipe before any warm restart), trained with
+    the config every variant changes; the committed HashChain base is that model after its restarts."""
+    from helpers.bases import verify_base
+    from helpers.paths import REPO_ROOT
+    from tools.base_variants import FIRST_STAGE
+    profile = get_profile("small")
+    for task, model in FIRST_STAGE.items():
+        config = json.loads(json.dumps(verify_base(REPO_ROOT / model)["config"]))
+        config["recipe"].setdefault("end_queries", 0)  # trained before the key existed; 0 is how it trained
+        assert config == json.loads(json.dumps(base_config(task, stage_profiles(task, profile)[0])))
+    staged = read_json(BASES / "hashchain-small" / "base_info.json")
+    assert staged["config"] == json.loads(json.dumps(base_config("hashchain", profile)))
+    assert staged["stages"][0]["sha256"] == read_json(REPO_ROOT / FIRST_STAGE["hashchain"] / "base_info.json")["sha256"]
+    assert [s["steps"] for s in staged["stages"][1:]] == [r["steps"] for r in profile["base"]["hashchain"]["restarts"]]

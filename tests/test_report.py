@@ -195,3 +195,19 @@ def test_variant_lora_findings_give_the_base_the_adapters_and_the_weakest_paired
     [line] = report.variant_lora_findings("demo")
     assert "shortest 3: base 0.70 (committed base 0.40) -> 0.71 (McNemar p >= 0.4)" in line
     assert "shortest 4" not in line and "1 of 2 adapters pass" in line
+
+
+def test_base_variants_are_compared_with_the_first_stage_they_change(results):
+    base = {"targets": {"hashchain_shortest2": 0.84, "hashchain_shortest3": 0.49}}
+    variant = {"variant": "hashchain seed 1", "task": "hashchain", "steps": 9000, "minutes": 47.0,
+               "stopped_at_time_limit": False, "criteria": {"passed": False},
+               "targets": {"hashchain_shortest2": 0.50, "hashchain_shortest3": 0.29, "hashchain_shortest3_random_end": 0.29}}
+    _write(results / "demo", "02_base_variants.json", {"variants": [variant]})
+    [line] = report.base_variant_findings("demo", base)
+    assert "shortest 2 0.50 (committed 0.84)" in line  # an older file: the committed base
+    refs = {"hashchain": {"model": "models/hashchain-small-stage1",
+                          "targets": {"hashchain_shortest2": 0.48, "hashchain_shortest3": 0.29}}}
+    _write(results / "demo", "02_base_variants.json", {"references": refs, "variants": [variant]})
+    [line] = report.base_variant_findings("demo", base)
+    assert "shortest 2 0.50 (first stage 0.48), shortest 3 0.29 (first stage 0.29)" in line and "committed" not in line
+    assert line.endswith("does NOT meet its targets.")

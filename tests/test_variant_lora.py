@@ -30,3 +30,16 @@ def test_the_runs_are_notebook_03s_with_the_variant_as_their_base(tmp_path, monk
         assert ours["base"] == str(model) and ours["base_checksum"] == sha256_file(model / "model.safetensors")
         assert {k: v for k, v in ours.items() if k not in ("base", "base_checksum")} == \
             {k: v for k, v in theirs.items() if k not in ("base", "base_checksum", "snapshots")}
+
+
+def test_a_committed_base_folder_may_stand_in_for_a_variant():
+    from helpers.paths import BASES
+    from tools.variant_lora import committed_model
+    assert committed_model("models/hashchain-small-stage1") == ("reasoning", (BASES / "hashchain-small-stage1").resolve())
+    assert committed_model("models/hashhop-small")[0] == "planning"
+    profile = get_profile("small")
+    kind, configs = variant_configs(profile, "models/hashchain-small-stage1")
+    assert kind == "reasoning" and {c["base"] for c in configs} == {"models/hashchain-small-stage1"}
+    for bad in ("models/pretrained-small", "models", "helpers", "models/no-such-base", "hashchain seed 2"):
+        with pytest.raises(MissingFileError, match="--variant"):
+            committed_model(bad)

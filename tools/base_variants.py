@@ -45,6 +45,9 @@ VARIANTS = {
         {"task": "hashchain", "recipe": {"steps": 6000}, "from": "hashchain: the 6,000-steps-more base trained 10,000 steps more"},
 }
 ROOT_NAME = "base-variants"
+# What each variant is measured against: the committed recipe's first stage, which every variant changes (the
+# committed HashChain base adds warm restarts to it: ``base.hashchain.restarts``; its first stage is kept)
+FIRST_STAGE = {"hashhop": "models/hashhop-small", "hashchain": "models/hashchain-small-stage1"}
 
 
 def slug(name: str) -> str:
@@ -110,6 +113,7 @@ def main(argv=None) -> int:
     import torch
     from helpers.bases import base_scores
     from helpers.io import read_json
+    from helpers.paths import REPO_ROOT
     from helpers.profiles import get_profile
     from helpers.runs import save_results
     parser = argparse.ArgumentParser(prog="python -m tools.base_variants", description=__doc__.split("\n\n")[0])
@@ -135,8 +139,10 @@ def main(argv=None) -> int:
                      "stopped_at_time_limit": info["stopped_at_time_limit"], **scores})
         print(f"{name}: {scores['targets']}; criteria {'met' if scores['criteria']['passed'] else 'NOT met'}")
     if not args.train_only:
+        references = {task: {"model": model, **base_scores(task, REPO_ROOT / model, profile)}
+                      for task, model in FIRST_STAGE.items() if task in {VARIANTS[n]["task"] for n in names}}
         save_results(profile, "02_base_variants.json", {"profile": args.profile, "time_limit_s": args.time_limit,
-                                                        "variants": rows})
+                                                        "references": references, "variants": rows})
     return 0
 
 

@@ -5,9 +5,10 @@ prompts against that variant (and the committed base's accuracy beside it)::
 
     python -m tools.variant_lora --variant "hashchain: ..."     # writes results/small/03_variant_lora.json
 
-``--variant`` names a ``tools.base_variants`` variant whose model is trained (``runs/base-variants/``); a
-HashChain variant gets the reasoning runs, a HashHop one the planning runs. Runs go to the run cache
-(``runs/lora/``) like every LoRA run; nothing here is part of ``make figures``.
+``--variant`` names a ``tools.base_variants`` variant whose model is trained (``runs/base-variants/``), or a
+committed model folder under ``models/`` (e.g. ``models/hashchain-small-stage1``, the 9,000-step first stage of
+the committed HashChain base); a HashChain base gets the reasoning runs, a HashHop one the planning runs. Runs go
+to the run cache (``runs/lora/``) like every LoRA run; nothing here is part of ``make figures``.
 """
 from __future__ import annotations
 
@@ -18,18 +19,37 @@ from helpers.experiments import KINDS
 KIND_OF_TASK = {task: kind for kind, task in KINDS.items()}  # the LoRA kind whose base does each base task
 
 
+def committed_model(name: str) -> tuple[str, "Path"]:
+    """``(kind, folder)`` of a committed base model named by its repo-relative folder (``models/<name>``), its task
+    read from its ``base_info.json``; anything else is refused naming ``--variant``."""
+    from helpers.bases import verify_base
+    from helpers.errors import MissingFileError
+    from helpers.paths import BASES, REPO_ROOT
+    folder = (REPO_ROOT / name).resolve()
+    if folder.parent != BASES.resolve() or not (folder / "base_info.json").is_file():
+        raise MissingFileError(f"--variant: {name!r} is neither a tools.base_variants variant nor a committed base "
+                               f"folder (models/<name> with a base_info.json)")
+    task = verify_base(folder)["config"].get("task")
+    if task not in KIND_OF_TASK:
+        raise MissingFileError(f"--variant: {name} is not a base of {sorted(KIND_OF_TASK)} (its task: {task!r})")
+    return KIND_OF_TASK[task], folder
+
+
 def variant_configs(profile: dict, name: str) -> tuple[str, list[dict]]:
     """``(kind, configs)``: notebook 03's largest-rank runs of the variant's task at every seed, on the variant's
     model (repo-relative path and checksum in place of the committed base's; no snapshots)."""
     from helpers.experiments import base_fingerprint, run_configs
     from helpers.lora import _portable
     from helpers.paths import RUNS
+    from helpers.errors import MissingFileError
     from tools.base_variants import ROOT_NAME, VARIANTS, slug
-    kind = KIND_OF_TASK[VARIANTS[name]["task"]]
-    model = RUNS / ROOT_NAME / slug(name) / "model"
-    if not (model / "model.safetensors").is_file():
-        from helpers.errors import MissingFileError
-        raise MissingFileError(f"--variant: {model} is not trained; run `python -m tools.base_variants --variant {name!r} --train-only`")
+    if name in VARIANTS:
+        kind = KIND_OF_TASK[VARIANTS[name]["task"]]
+        model = RUNS / ROOT_NAME / slug(name) / "model"
+        if not (model / "model.safetensors").is_file():
+            raise MissingFileError(f"--variant: {model} is not trained; run `python -m tools.base_variants --variant {name!r} --train-only`")
+    else:
+        kind, model = committed_model(name)
     lp = profile["lora"]
     configs = []
     for c in run_configs(profile, kind, [max(lp["ranks"])], lp["seeds"]):
@@ -70,8 +90,9 @@ def main(argv=None) -> int:
     from tools.base_variants import VARIANTS
     parser = Parser(prog="python -m tools.variant_lora", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
-    parser.add_argument("--variant", required=True, choices=list(VARIANTS), metavar="NAME",
-                        help="a tools.base_variants variant: " + "; ".join(VARIANTS))
+    parser.add_argument("--variant", required=True, metavar="NAME",
+                        help="a tools.base_variants variant (" + "; ".join(VARIANTS) + ") or a committed base folder, "
+                             "e.g. models/hashchain-small-stage1")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     got = parser.run(probe, profile, args.variant)
