@@ -146,14 +146,17 @@ def staged_info(task: str, profile: dict, stage_infos: list[dict]) -> dict:
 def _train_stages(task, profile, stages, out_dir, progress, checkpoint_dir, time_limit_s, keep_at_limit, runs_root) -> dict | None:
     """Train the stages one after another (each stage's model kept under ``checkpoint_dir/stage-<n>`` so a rerun
     resumes at the stage it stopped in) and write the last one to ``out_dir`` with ``staged_info``."""
-    began, infos, start = time.time(), [], None
+    began, infos, start, trained = time.time(), [], None, False
     root = Path(checkpoint_dir) if checkpoint_dir is not None else Path(str(out_dir) + ".stages")
     for number, stage in enumerate(stages, 1):
         stage_dir = root / f"stage-{number}"
         done = stage_dir / "model" / "base_info.json"
-        if done.exists() and read_json(done)["config"] == json.loads(json.dumps(base_config(task, stage))):
-            info = read_json(done)
+        kept = read_json(done) if done.exists() else None  # a stage kept at a time limit is not finished: resumed
+        reusable = kept and not kept["stopped_at_time_limit"] and kept["config"] == json.loads(json.dumps(base_config(task, stage)))
+        if reusable and not trained:  # after a stage trained again, every later one trains from its model
+            info = kept
         else:
+            trained = True
             left = None if time_limit_s is None else max(1e-9, time_limit_s - (time.time() - began))
             info = train_base_dir(task, stage, stage_dir / "model", progress, checkpoint_dir=stage_dir / "checkpoint",
                                   time_limit_s=left, keep_at_limit=keep_at_limit, runs_root=runs_root, start=start)

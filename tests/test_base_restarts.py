@@ -74,3 +74,21 @@ def test_a_finished_stage_is_not_trained_again(tmp_path, monkeypatch):
                    runs_root=tmp_path / "runs")
     assert len(calls) == 1
     assert (tmp_path / "b" / "model.safetensors").read_bytes() == first
+
+
+def test_a_stage_kept_at_its_time_limit_is_resumed_not_reused(tmp_path, monkeypatch):
+    import json
+    profile = staged_profile()
+    train_base_dir("hashhop", profile, tmp_path / "a", progress=False, checkpoint_dir=tmp_path / "ckpt",
+                   runs_root=tmp_path / "runs")
+    kept = tmp_path / "ckpt" / "stage-2" / "model" / "base_info.json"
+    info = read_json(kept)
+    kept.write_text(json.dumps(dict(info, stopped_at_time_limit=True)))
+    from helpers import bases
+    calls = []
+    real = bases.train_base
+    monkeypatch.setattr(bases, "train_base", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = train_base_dir("hashhop", profile, tmp_path / "b", progress=False, checkpoint_dir=tmp_path / "ckpt",
+                         runs_root=tmp_path / "runs")
+    assert len(calls) == 2 and not got["stopped_at_time_limit"]  # stage 2 again, then stage 3 from its model
+    assert not read_json(kept)["stopped_at_time_limit"]
