@@ -89,7 +89,7 @@ def test_base_findings_and_setup_claim(results):
     setup = next(r for r in report.claims("demo") if r["claim"].startswith("(setup)"))
     assert setup["verdict"] == "not met" and "hashchain: 2: accuracy 0.48 (need >= 0.8)" in setup["ours"]
     _write(results / "demo", "02_base_variants.json", {"variants": [
-        {"variant": "hashchain seed 1", "steps": 9000, "minutes": 51.2, "stopped_at_time_limit": False,
+        {"variant": "hashchain seed 1", "task": "hashchain", "steps": 9000, "minutes": 51.2, "stopped_at_time_limit": False,
          "targets": {"hashchain_shortest2": 0.52, "hashchain_shortest3_random_end": 0.29}, "criteria": {"passed": False}}]})
     assert report.base_findings("demo")[2] == ("Base variant 'hashchain seed 1' (`tools.base_variants`, 9000 steps, 51 min): "
                                                "shortest 2 0.52 (committed 0.48); random chain end at shortest 3: 0.29: "
