@@ -98,6 +98,9 @@ def learning_curve_figure(curves: dict[str, list[dict]], point_name: dict[str, s
         points = sorted(log[-1]["accuracy"], key=int) if log else []
         for p in points:
             ax.plot([offset + r["step"] for r in log], [r["accuracy"][p] for r in log], marker=".", label=f"{point_name[task]} {p}")
+        restarts = [offset + a["step"] for a, b in zip(log, log[1:]) if b.get("stage", 1) != a.get("stage", 1)]
+        for i, step in enumerate(restarts):  # a base trained in stages (helpers.bases.stage_profiles): each warm restart
+            ax.axvline(step, color="black", ls=":", lw=0.8, label="warm restart" if i == 0 else None)
         ax.set(title=f"{task} base: learning curve", xlabel="steps (warm-up, then task)", ylabel="held-out accuracy",
                ylim=(-0.02, 1.02))
         ax.legend(fontsize=8)

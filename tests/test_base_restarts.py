@@ -92,3 +92,16 @@ def test_a_stage_kept_at_its_time_limit_is_resumed_not_reused(tmp_path, monkeypa
                          runs_root=tmp_path / "runs")
     assert len(calls) == 2 and not got["stopped_at_time_limit"]  # stage 2 again, then stage 3 from its model
     assert not read_json(kept)["stopped_at_time_limit"]
+
+
+def test_the_learning_curve_marks_each_warm_restart():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plotting import learning_curve_figure
+    point = lambda stage, step: {"stage": stage, "step": step, "accuracy": {"2": 0.5}}
+    staged = [point(1, 10), point(1, 20), point(2, 30), point(2, 40), point(3, 50)]
+    single = [{"step": 10, "accuracy": {"2": 0.5}}, {"step": 20, "accuracy": {"2": 0.6}}]
+    fig = learning_curve_figure({"hashchain": staged, "hashhop": single}, {"hashchain": "shortest", "hashhop": "hops"})
+    marks = [[line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"] for ax in fig.axes]
+    assert marks == [[20, 40], []]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()].count("warm restart") == 1
