@@ -162,7 +162,7 @@ def _train_stages(task, profile, stages, out_dir, progress, checkpoint_dir, time
                                   time_limit_s=left, keep_at_limit=keep_at_limit, runs_root=runs_root, start=start)
             if info is None:
                 return None
-        infos.append({k: v for k, v in info.items() if k != "start"})
+        infos.append(info)
         start = stage_dir / "model"
         if info["stopped_at_time_limit"]:
             break

@@ -13,7 +13,6 @@ reached then is kept and marked). It is then scored like the committed bases in 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import re
 import sys
@@ -57,10 +56,10 @@ def slug(name: str) -> str:
 def variant_profile(profile: dict, spec: dict) -> dict:
     """The profile the variant trains with: its recipe values over the task's; a ``"model"`` change also trains
     (and caches under ``runs/pretrain/``) a stand-in of that architecture, since the committed one has another."""
-    p = copy.deepcopy(profile)
+    from helpers.bases import stage_profiles
+    p = stage_profiles(spec["task"], profile)[0]  # a variant is one stage: the committed recipe's first, changed
     task = p["base"][spec["task"]]
     task["recipe"] = dict(task.get("recipe", {}), **spec["recipe"])
-    task["restarts"] = []  # a variant is one stage: the committed recipe's first, changed as its spec says
     if spec.get("model"):
         p["model"].update(spec["model"])
         p["base_source"] = "train"
