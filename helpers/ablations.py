@@ -1,8 +1,8 @@
 """The ablation grid of notebook 04, each cell over several seeds:
 
 - rank sweep with alpha = rank/2 (the paper) and with a fixed alpha (control);
-- target modules (``mlp.c_proj``, ``attn.c_proj``, both, ``attn.c_attn``, every linear layer) at one rank
-  and one lr (``module_lr``), and which of them learned the task (``module_abilities``);
+- target modules (``mlp.c_proj``, the whole MLP, ``attn.c_proj``, both output projections, ``attn.c_attn``,
+  every linear layer) at one rank and one lr (``module_lr``), and which of them learned the task (``module_abilities``);
 - number of adapted blocks (the last N) at one rank;
 - full fine-tuning vs LoRA at the same number of steps.
 

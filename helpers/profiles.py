@@ -131,7 +131,10 @@ _SMALL = {
     # module_lr (None: lora.lr), the lr at which a LoRA on attention learns the 3rd hop in lora.steps
     # (at 1e-3 it needs about 4x the steps); every arm, mlp.c_proj included, at that same lr.
     "ablations": {"ranks": [4, 16, 64], "fixed_alpha": None, "seeds": [0], "module_rank": 64, "module_lr": 3e-3,
-                  "target_modules": {"mlp.c_proj": ["mlp.c_proj"], "attn.c_proj": ["attn.c_proj"],
+                  # "whole MLP" (its input projection too, so the adapter can form new hidden features, not only
+                  # recombine the base's): is it the paper's layer or the MLP that cannot add the 3rd hop?
+                  "target_modules": {"mlp.c_proj": ["mlp.c_proj"], "whole MLP": ["mlp.c_fc", "mlp.c_proj"],
+                                     "attn.c_proj": ["attn.c_proj"],
                                      "both": ["mlp.c_proj", "attn.c_proj"], "attn.c_attn": ["attn.c_attn"],
                                      "all linear": ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]},
                   # one seed, no fixed-alpha arm and no last-N arm here: make figures' budget is 30 minutes on

@@ -103,3 +103,13 @@ def test_notebook_05_prints_the_saved_init_and_scaling_arms():
 def test_notebook_05_prints_the_stored_arm_seeds():
     stored = _results("05_arm_seeds.json")
     assert _printed("05_rank_analysis.ipynb", "arm_seed_lines(json") == "".join(f"{line}\n" for line in arm_seed_lines(stored))
+
+
+def test_notebook_04_results_hold_every_target_module_arm_of_the_profile():
+    """A target-module arm added to (or dropped from) the small profile needs notebook 04 re-executed: its saved
+    ability check and ablation rows must name exactly the profile's arms, for both tasks."""
+    saved = _results("04_ablations.json")
+    arms = set(get_profile("small")["ablations"]["target_modules"])
+    for kind in ("planning", "reasoning"):
+        assert set(saved["module_abilities"][kind]) == arms, kind
+        assert {r["x"] for r in saved["rows"] if r["ablation"] == "target modules" and r["kind"] == kind} == arms, kind

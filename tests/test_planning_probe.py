@@ -1,6 +1,6 @@
 """tools.planning_probe: each arm changes what its name says from notebook 03's planning setting."""
 from helpers.profiles import get_profile
-from tools.planning_probe import ALL_LINEAR, ARMS, arm_configs
+from tools.planning_probe import ALL_LINEAR, ARMS, WHOLE_MLP, arm_configs
 
 
 def test_each_arm_changes_what_its_name_says():
@@ -17,6 +17,7 @@ def test_each_arm_changes_what_its_name_says():
             assert c["method"] == "full" and c["rank"] is None and c["lr"] == 3e-4
         else:
             assert c["rank"] == 64 and c["lr"] == (3e-3 if "lr 3e-3" in name else profile["lora"]["lr"])
-            assert c["target_modules"] == (ALL_LINEAR if "all linear" in name else
+            assert c["target_modules"] == (ALL_LINEAR if "all linear" in name else WHOLE_MLP if "whole MLP" in name else
                                            ["attn.c_attn"] if "attn.c_attn" in name else ["mlp.c_proj"])
-    assert sorted(c["seed"] for name, _, c in arms if name.endswith("attn.c_attn, lr 3e-3")) == [1, 2]
+    for arm in ("attn.c_attn", "whole MLP", "mlp.c_proj"):
+        assert sorted(c["seed"] for name, _, c in arms if name.endswith(f"{arm}, lr 3e-3")) == [1, 2]

@@ -15,16 +15,19 @@ import copy
 from pathlib import Path
 
 ALL_LINEAR = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
+WHOLE_MLP = ["mlp.c_fc", "mlp.c_proj"]
 # (name, planning task, run settings over the profile's LoRA settings); rank 64 = the full width here;
-# seed 0 unless the settings name seeds. The last two arms are notebook 04's module arms (lr 3e-3) at two
-# more seeds: is its one-seed contrast between mlp.c_proj and attn.c_attn a seed's luck?
+# seed 0 unless the settings name seeds. The "lr 3e-3" arms are notebook 04's module arms at two more seeds:
+# is its one-seed contrast between the MLP (mlp.c_proj, the whole MLP) and attn.c_attn a seed's luck?
 ARMS = [
     ("10-hash chains, all linear, 4x steps", {"chain_length": 10}, {"target_modules": ALL_LINEAR, "steps_x": 4}),
     ("5-hash chains, mlp.c_proj, 4x steps", {}, {"steps_x": 4}),
     ("5-hash chains, attn.c_attn, 4x steps", {}, {"target_modules": ["attn.c_attn"], "steps_x": 4}),
     ("5-hash chains, all linear, 4x steps", {}, {"target_modules": ALL_LINEAR, "steps_x": 4}),
     ("5-hash chains, full fine-tuning (lr 3e-4), 4x steps", {}, {"method": "full", "lr": 3e-4, "steps_x": 4}),
+    ("5-hash chains, whole MLP, 4x steps", {}, {"target_modules": WHOLE_MLP, "steps_x": 4}),
     ("5-hash chains, mlp.c_proj, lr 3e-3", {}, {"lr": 3e-3, "seeds": [1, 2]}),
+    ("5-hash chains, whole MLP, lr 3e-3", {}, {"target_modules": WHOLE_MLP, "lr": 3e-3, "seeds": [1, 2]}),
     ("5-hash chains, attn.c_attn, lr 3e-3", {}, {"target_modules": ["attn.c_attn"], "lr": 3e-3, "seeds": [1, 2]}),
 ]
 
