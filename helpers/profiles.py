@@ -133,7 +133,7 @@ _SMALL = {
     "ablations": {"ranks": [4, 16, 64], "fixed_alpha": None, "seeds": [0], "module_rank": 64, "module_lr": 3e-3,
                   # "whole MLP" (its input projection too, so the adapter can form new hidden features, not only
                   # recombine the base's): at 600 steps it fails the 3rd hop like mlp.c_proj (0.45 vs 0.44); at 4x the
-                  # steps it passes (0.57) where mlp.c_proj stays at 0.45 (tools.planning_probe)
+                  # steps it passes (0.57, 0.52: two seeds) where mlp.c_proj stays at 0.45 (tools.planning_probe)
                   "target_modules": {"mlp.c_proj": ["mlp.c_proj"], "whole MLP": ["mlp.c_fc", "mlp.c_proj"],
                                      "attn.c_proj": ["attn.c_proj"],
                                      "both": ["mlp.c_proj", "attn.c_proj"], "attn.c_attn": ["attn.c_attn"],

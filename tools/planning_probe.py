@@ -25,7 +25,7 @@ ARMS = [
     ("5-hash chains, attn.c_attn, 4x steps", {}, {"target_modules": ["attn.c_attn"], "steps_x": 4}),
     ("5-hash chains, all linear, 4x steps", {}, {"target_modules": ALL_LINEAR, "steps_x": 4}),
     ("5-hash chains, full fine-tuning (lr 3e-4), 4x steps", {}, {"method": "full", "lr": 3e-4, "steps_x": 4}),
-    ("5-hash chains, whole MLP, 4x steps", {}, {"target_modules": WHOLE_MLP, "steps_x": 4}),
+    ("5-hash chains, whole MLP, 4x steps", {}, {"target_modules": WHOLE_MLP, "steps_x": 4, "seeds": [0, 1]}),
     ("5-hash chains, mlp.c_proj, lr 3e-3", {}, {"lr": 3e-3, "seeds": [1, 2]}),
     ("5-hash chains, whole MLP, lr 3e-3", {}, {"target_modules": WHOLE_MLP, "lr": 3e-3, "seeds": [1, 2]}),
     ("5-hash chains, attn.c_attn, lr 3e-3", {}, {"target_modules": ["attn.c_attn"], "lr": 3e-3, "seeds": [1, 2]}),
