@@ -121,7 +121,13 @@ _SMALL = {
                       # of mlp.c_proj learns the 3rd hop, while a LoRA on attn.c_attn at notebook 04's module lr
                       # does at r = 64 (r = 32: 1 of 3 seeds pass, hop 3 at 0.49-0.52; r = 16, one seed: 0.43-0.45). Width 64 (its input),
                       # so r = 64 is full width; r = 32 left out of make figures' 30-minute budget.
-                      "attention": {"target_modules": ["attn.c_attn"], "ranks": [64], "lr": 3e-3}},
+                      "attention": {"target_modules": ["attn.c_attn"], "ranks": [64], "lr": 3e-3},
+                      # The grid once more with the whole MLP adapted (mlp.c_fc too), its measures read on the paper's
+                      # layer alone (module): a LoRA on mlp.c_proj never learns the 3rd hop, the whole MLP does at 4x the
+                      # steps (tools.planning_probe: 0.57, 0.52). steps_x times lora.steps, lr None = lora.lr. Trained by
+                      # python -m tools.whole_mlp_grid (48 runs of 2,400 steps: a GPU's work), not by make figures.
+                      "whole_mlp": {"target_modules": ["mlp.c_fc", "mlp.c_proj"], "module": "mlp.c_proj",
+                                    "ranks": [2, 4, 8, 16, 32, 64], "lr": None, "steps_x": 4}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
     # and the first of its seeds (each check takes the next one)
     "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
@@ -162,7 +168,9 @@ _SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds":
                        "eval_hops": [1, 2], "eval_shortest": [2, 3]})
 _SMOKE["eval"].update({"n_per_point": 16})
 _SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "snapshots": [2, 5],
-                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [4], "lr": 1e-3}})
+                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [4], "lr": 1e-3},
+                                "whole_mlp": {"target_modules": ["mlp.c_fc", "mlp.c_proj"], "module": "mlp.c_proj",
+                                              "ranks": [2, 4], "lr": None, "steps_x": 2}})
 _SMOKE["ablations"].update({"ranks": [2], "seeds": [0], "last_n_blocks": [1], "module_rank": 2, "module_lr": None,
                             "fixed_alpha": 8})
 _SMOKE["workers"] = 1
@@ -197,7 +205,9 @@ _PAPER["lora"].update({
 _PAPER["eval"].update({"n_per_point": 1000})
 _PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768,
                                 "snapshots": [500, 1000, 2500, 5000, 10000, 20000],
-                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [256, 768], "lr": 3e-5}})
+                                "attention": {"target_modules": ["attn.c_attn"], "ranks": [256, 768], "lr": 3e-5},
+                                "whole_mlp": {"target_modules": ["mlp.c_fc", "mlp.c_proj"], "module": "mlp.c_proj",
+                                              "ranks": [8, 16, 32, 64, 128, 256, 768], "lr": None, "steps_x": 1}})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "module_lr": None,
                             "seeds": [0, 1, 2],
                             "last_n_blocks": [3, 6], "full_lr": 3e-5})

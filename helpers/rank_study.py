@@ -67,6 +67,21 @@ def attention_cells(profile: dict) -> list[dict]:
     return study_cells(profile, profile["rank_analysis"]["attention"]["ranks"], **attention_settings(profile))
 
 
+def whole_mlp_settings(profile: dict) -> dict:
+    """The run settings of the grid on the whole MLP (``rank_analysis.whole_mlp``): its target modules, lr
+    (None: ``lora.lr``) and ``steps_x`` times the profile's LoRA steps. The MLP with its input projection adapted
+    learns planning slowly (4x the steps), where the paper's layer alone never does (``tools.planning_probe``)."""
+    wm = profile["rank_analysis"]["whole_mlp"]
+    return {"target_modules": list(wm["target_modules"]), "lr": wm["lr"] if wm["lr"] is not None else profile["lora"]["lr"],
+            "steps": profile["lora"]["steps"] * wm["steps_x"]}
+
+
+def whole_mlp_cells(profile: dict) -> list[dict]:
+    """The grid on the whole MLP (``rank_analysis.whole_mlp``: ranks, lr, steps), with the seeds and controls of
+    every grid. Its measures are read on the paper's layer alone (``whole_mlp.module``): ``tools.whole_mlp_grid``."""
+    return study_cells(profile, profile["rank_analysis"]["whole_mlp"]["ranks"], **whole_mlp_settings(profile))
+
+
 def arm_cells(profile: dict, **settings) -> list[dict]:
     """The init and scaling arms (``rank_analysis.arms``) at ``rank_analysis.arm_rank``, per task and
     control seed: ``{"kind", "rank", "seed", "arm", "config"}``; ``arm`` is the arm's name. An arm's
@@ -147,16 +162,28 @@ def snapshot_summaries(result: dict, steps: int) -> list[dict]:
     return rows + [{"step": steps, **summarize(analyze_adapter(result["adapter_dir"]))}]
 
 
-def cell_summaries(cells: list[dict], results: list[dict]) -> list[dict]:
-    """Every measure, averaged over each adapter's layers, with its cell's kind, rank, seed and arm."""
+def layer_summary(adapter_dir, module: str | None = None) -> dict:
+    """Every measure of an adapter, averaged over its adapted layers, or over only those named ``*.<module>``
+    (e.g. the paper's layer ``mlp.c_proj`` inside a whole-MLP adapter); a module it does not adapt is an error."""
+    layers = analyze_adapter(adapter_dir)
+    if module is not None:
+        layers = [l for l in layers if l["layer"].endswith("." + module)]
+        if not layers:
+            raise ValueError(f"module: {adapter_dir} adapts no layer named *.{module}")
+    return summarize(layers)
+
+
+def cell_summaries(cells: list[dict], results: list[dict], module: str | None = None) -> list[dict]:
+    """Every measure, averaged over each adapter's layers (or its ``module`` layers: ``layer_summary``), with its
+    cell's kind, rank, seed and arm."""
     return [{"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": c["arm"], "adapter_dir": r["adapter_dir"],
-             **summarize(analyze_adapter(r["adapter_dir"]))} for c, r in zip(cells, results) if r.get("adapter_dir")]
+             **layer_summary(r["adapter_dir"], module)} for c, r in zip(cells, results) if r.get("adapter_dir")]
 
 
-def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path) -> list[dict]:
+def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path, module: str | None = None) -> list[dict]:
     """The random-update control of every (kind, rank), built from the first seed's trained adapter:
     ``{"kind", "rank", "arm": "random", "A_relative_change", **measures}`` (how far training moved that
-    adapter's A from its init, mean over layers)."""
+    adapter's A from its init, mean over layers; with ``module``, over its ``module`` layers alone)."""
     out, done = [], set()
     for c, r in zip(cells, results):
         if c["arm"] != "trained" or (c["kind"], c["rank"]) in done or not r.get("adapter_dir"):
@@ -164,8 +191,10 @@ def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path) -> li
         done.add((c["kind"], c["rank"]))
         folder = Path(tmp_dir) / f"{c['kind']}-r{c['rank']}"
         a_change = control_adapter(c["config"], r["adapter_dir"], folder)
+        if module is not None:
+            a_change = {k: v for k, v in a_change.items() if k.endswith("." + module)}
         out.append({"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": "random",
-                    "A_relative_change": sum(a_change.values()) / len(a_change), **summarize(analyze_adapter(folder))})
+                    "A_relative_change": sum(a_change.values()) / len(a_change), **layer_summary(folder, module)})
     return out
 
 
@@ -355,17 +384,18 @@ def claim_verdict(ratio_rows: list[dict], usable: list[dict], passed: dict) -> t
     return ratio_verdict([r for r in ratio_rows if r["rank"] in counted]), f"counted at r = {counted}"
 
 
-def analyze_grid(profile: dict, cells: list[dict], results: list[dict]) -> dict:
+def analyze_grid(profile: dict, cells: list[dict], results: list[dict], module: str | None = None) -> dict:
     """Everything notebook 05 says about one grid (``study_cells`` and their results): which adapters
     learned and their accuracy (``abilities``), every measure's seed table with the shuffled-target and
     random controls (``measure_table``), where each measure is usable, the reasoning/planning ratios, and
-    the verdict per measure (``claim_verdict``). ``summaries`` (per adapter, with its folder) and
+    the verdict per measure (``claim_verdict``); with ``module``, every measure is read on that module's layers
+    alone (``layer_summary``). ``summaries`` (per adapter, with its folder) and
     ``randoms`` (the random-update controls' measures) are for the caller; the other keys are what a
     results file keeps of a grid."""
     passed, accuracy = abilities(profile, cells, results)
-    summaries = cell_summaries(cells, results)
+    summaries = cell_summaries(cells, results, module)
     with tempfile.TemporaryDirectory() as tmp:
-        randoms = random_controls(cells, results, Path(tmp))
+        randoms = random_controls(cells, results, Path(tmp), module)
     table = [row for m in MEASURES for row in measure_table(summaries + randoms, m)]
     usable = {m: usable_ranks(table, m) for m in MEASURES}
     ratio_rows = ratios([s for s in summaries if s["arm"] == "trained"])

@@ -193,6 +193,9 @@ def rank_findings(profile: str) -> list[str]:
     grids = [("Rank grid", rank)]
     if rank.get("attention"):
         grids.append((f"Rank grid on {', '.join(rank['attention']['target_modules'])}", rank["attention"]))
+    whole = _load(profile, "05_whole_mlp.json")  # tools.whole_mlp_grid
+    if whole and "table" in whole:
+        grids.append((whole_mlp_name(whole), whole))
     lines = []
     for name, grid in grids:
         top = max(grid["ranks"])
@@ -202,7 +205,7 @@ def rank_findings(profile: str) -> list[str]:
             cells = ", ".join(f"{k} {a} {at_top[(k, a)]['mean']:.1f}" for k in ("planning", "reasoning")
                               for a in ("trained", "shuffled", "random") if (k, a) in at_top)
             full = ", ".join(f"{k} {v[m]:.1f}" for k, v in grid.get("full_fine_tuning", {}).items() if m in v)
-            lines.append(f"{name}, {m} (ranks {grid['ranks']}, {len(rank['seeds'])} seeds): usable (unsaturated and apart "
+            lines.append(f"{name}, {m} (ranks {grid['ranks']}, {len(grid.get('seeds', rank['seeds']))} seeds): usable (unsaturated and apart "
                          f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
                          + (f"; full fine-tuning update: {full}" if full else "") + ".")
     for name, grid in grids:  # then the init and scaling arms of each grid
@@ -281,6 +284,10 @@ def claims(profile: str) -> list[dict]:
         if rank.get("attention"):
             out += rank_claims(rank["attention"], ["thr_1e-3", "entropy_rank", "energy_90"],
                                layer=", ".join(rank["attention"]["target_modules"]))
+        whole = _load(profile, "05_whole_mlp.json")
+        if whole and "ratios" in whole:
+            out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=whole_mlp_name(whole, short=True),
+                               note="the paper's layer, trained with mlp.c_fc: where both tasks learn")
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
         why_p = grid_learned(rank, "planning")
@@ -299,10 +306,18 @@ RANK_CLAIMS = {"thr_1e-3": ("effective rank (s/s[0] > 1e-3) is 2-3x lower for re
                "energy_90": ("same claim, 90%-energy rank (not in the paper)", "-")}
 
 
-def rank_claims(grid: dict, measures: list[str], layer: str | None = None) -> list[dict]:
+def whole_mlp_name(grid: dict, short: bool = False) -> str:
+    """How the findings and claims name the grid of ``tools.whole_mlp_grid`` (``05_whole_mlp.json``)."""
+    name = f"{grid['module']} inside a LoRA on {' + '.join(grid['target_modules'])}"
+    return name if short else f"Rank grid on {name} ({grid['steps']} steps, trained on {grid['device']})"
+
+
+def rank_claims(grid: dict, measures: list[str], layer: str | None = None,
+                note: str = "where both tasks learn; not the paper's layer") -> list[dict]:
     """The 2-3x claim per measure on one of notebook 05's grids (its ``ratios``, ``usable`` and
     ``passed``): a verdict only at ranks where every adapter of both tasks learned and the measure is
-    usable (``rank_study.claim_verdict``); ``layer`` names a grid that is not on the paper's layer."""
+    usable (``rank_study.claim_verdict``); ``layer`` names a grid other than the paper's layer alone, ``note``
+    says what it is."""
     out = []
     for m in measures:
         rows = [r for r in grid["ratios"] if r["measure"] == m]
@@ -310,7 +325,7 @@ def rank_claims(grid: dict, measures: list[str], layer: str | None = None) -> li
             continue
         claim, paper = RANK_CLAIMS[m]
         if layer:
-            claim, paper = f"{claim}, on {layer} (where both tasks learn; not the paper's layer)", "-"
+            claim, paper = f"{claim}, on {layer} ({note})", "-"
         verdict, why = claim_verdict(rows, grid.get("usable", {}).get(m, []), grid.get("passed", {}))
         ours = "; ".join(f"r={r['rank']}: {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" for r in rows)
         limits = [u["rank"] for u in grid.get("usable", {}).get(m, []) if not u["usable"]]

@@ -3,7 +3,7 @@ notebooks 01-02 in CI and compares every output; 03-05 need their LoRA runs (abo
 so here every table they print that is a function of their saved results (results/small/03-05_*.json) is
 re-rendered by the same code and compared with the cell's stored output: the findings (the claims table's
 rows, `report.finding_lines` / `report.lora_findings`), notebook 03's paired tests and ability criteria,
-notebook 04's ablation rows, notebook 05's headline ratios, control and attention grid (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
+notebook 04's ablation rows, notebook 05's headline ratios, control, attention grid and stored whole-MLP grid (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
 import json
 
 import pytest
@@ -90,8 +90,16 @@ def test_notebook_05_prints_the_saved_control():
 
 def test_notebook_05_prints_the_saved_attention_grid():
     saved = _results("05_rank.json")
-    assert _printed("05_rank_analysis.ipynb", "grid_lines(") == \
+    assert _printed("05_rank_analysis.ipynb", "grid_lines(attention") == \
         "".join(f"{line}\n" for line in grid_lines(saved["attention"], GRID_MEASURES))
+
+
+def test_notebook_05_prints_the_stored_whole_mlp_grid():
+    """tools.whole_mlp_grid's results (05_whole_mlp.json), as notebook 05 draws them."""
+    stored = _results("05_whole_mlp.json")
+    where = f"{stored['module']} inside a LoRA on {' + '.join(stored['target_modules'])}, {stored['steps']} steps"
+    lines = [f"{stored['runs']} adapters ({where}), trained on {stored['device']}"] + grid_lines(stored, GRID_MEASURES)
+    assert _printed("05_rank_analysis.ipynb", "grid_lines(whole_mlp") == "".join(f"{line}\n" for line in lines)
 
 
 def test_notebook_05_prints_the_saved_init_and_scaling_arms():

@@ -1,0 +1,129 @@
+"""tools.whole_mlp_grid: notebook 05's rank grid on the whole MLP, its measures read on the paper's layer alone."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import rank_study
+from helpers.lora import train_lora_run
+from helpers.paths import RESULTS
+from helpers.profiles import get_profile
+from helpers.rank import analyze_adapter, summarize
+from tools import whole_mlp_grid
+from tools.planning_probe import arm_configs
+
+WHOLE_MLP = ["mlp.c_fc", "mlp.c_proj"]
+
+
+def test_rank_order_puts_the_widest_first_then_a_spread():
+    assert whole_mlp_grid.rank_order([2, 4, 8, 16, 32, 64]) == [64, 16, 4, 32, 8, 2]
+    assert whole_mlp_grid.rank_order([8, 2, 4]) == [8, 2, 4]
+    assert whole_mlp_grid.rank_order([4]) == [4]
+
+
+def test_the_whole_mlp_grid_is_the_rank_grid_on_the_whole_mlp():
+    """Every rank of rank_analysis.whole_mlp, the seeds and controls of the other grids, 4x the steps at lora.lr;
+    the planning probe's whole-MLP arm at 4x the steps is the same run (one config)."""
+    profile = get_profile("small")
+    ra, wm = profile["rank_analysis"], profile["rank_analysis"]["whole_mlp"]
+    cells = rank_study.whole_mlp_cells(profile)
+    for kind in ("planning", "reasoning"):
+        for arm, seeds in (("trained", ra["seeds"]), ("shuffled", ra["control_seeds"])):
+            got = sorted((c["rank"], c["seed"]) for c in cells if c["kind"] == kind and c["arm"] == arm)
+            assert got == sorted((r, s) for r in wm["ranks"] for s in seeds), (kind, arm)
+    for c in cells:
+        cfg = c["config"]
+        assert cfg["target_modules"] == WHOLE_MLP and cfg["steps"] == 4 * profile["lora"]["steps"]
+        assert cfg["lr"] == profile["lora"]["lr"] and cfg["alpha"] == profile["lora"]["alpha_ratio"] * cfg["rank"]
+        assert (cfg.get("targets") == "shuffled") == (c["arm"] == "shuffled")
+    probe = [cfg for name, _, cfg in arm_configs(profile) if name == "5-hash chains, whole MLP, 4x steps"]
+    assert probe and all(cfg in [c["config"] for c in cells] for cfg in probe)
+
+
+def test_layer_summary_reads_the_named_module_alone(lora_config, tmp_path):
+    result = train_lora_run(lora_config(target_modules=WHOLE_MLP), root=tmp_path / "runs", progress=False)
+    layers = analyze_adapter(result["adapter_dir"])
+    proj = [l for l in layers if l["layer"].endswith(".mlp.c_proj")]
+    assert len(proj) == len(layers) // 2 >= 1
+    got = rank_study.layer_summary(result["adapter_dir"], "mlp.c_proj")
+    assert got == summarize(proj) and got["n_layers"] == len(proj)
+    assert rank_study.layer_summary(result["adapter_dir"]) == summarize(layers)
+    assert got["norm_delta"] != summarize([l for l in layers if l["layer"].endswith(".mlp.c_fc")])["norm_delta"]
+    with pytest.raises(ValueError, match="module: .* adapts no layer named \\*.attn.c_attn"):
+        rank_study.layer_summary(result["adapter_dir"], "attn.c_attn")
+
+
+def test_random_controls_read_the_module_alone(lora_config, tmp_path):
+    config = lora_config(target_modules=WHOLE_MLP)
+    result = train_lora_run(config, root=tmp_path / "runs", progress=False)
+    cells = [{"kind": "planning", "rank": config["rank"], "seed": 0, "arm": "trained", "config": config}]
+    (every,) = rank_study.random_controls(cells, [result], tmp_path / "all")
+    (proj,) = rank_study.random_controls(cells, [result], tmp_path / "proj", module="mlp.c_proj")
+    assert proj["n_layers"] * 2 == every["n_layers"]
+    assert proj["norm_delta"] == pytest.approx(
+        rank_study.layer_summary(tmp_path / "proj" / f"planning-r{config['rank']}", "mlp.c_proj")["norm_delta"])
+
+
+def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
+    """Each rank takes 2 simulated minutes: with 5 minutes, the widest two are trained, the rest recorded as left out."""
+    clock = {"t": 0.0}
+    monkeypatch.setattr(whole_mlp_grid.time, "time", lambda: clock["t"])
+
+    def fake_jobs(configs, workers, progress):
+        clock["t"] += 120
+        return [{"cached": False, "config": c} for c in configs]
+
+    import helpers.sweep
+    monkeypatch.setattr(helpers.sweep, "run_jobs", fake_jobs)
+    cells = [{"kind": "planning", "rank": r, "seed": 0, "arm": "trained", "config": {"rank": r}} for r in (2, 4, 8, 16, 32, 64)]
+    monkeypatch.setattr(rank_study, "whole_mlp_cells", lambda profile: cells)
+    got = whole_mlp_grid.train(get_profile("small"), workers=2, max_minutes=5, progress=False)
+    assert got["ranks"] == [16, 64] and got["skipped"] == [2, 4, 8, 32]
+    assert [c["rank"] for c in got["cells"]] == [64, 16] and len(got["results"]) == 2
+    assert got["minutes"] == {64: 2.0, 16: 2.0}
+
+
+def test_bad_arguments_are_refused_before_training(capsys):
+    for argv, what in ((["--workers", "0"], "--workers"), (["--max-minutes", "-1"], "--max-minutes"),
+                       (["--profile", "nope"], "nope")):
+        with pytest.raises(SystemExit) as err:
+            whole_mlp_grid.main(argv)
+        assert err.value.code == 2 and what in capsys.readouterr().err
+
+
+def _stored() -> dict:
+    path = RESULTS / "small" / "05_whole_mlp.json"
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    return json.loads(path.read_text())
+
+
+def test_the_stored_grid_is_the_profiles_and_complete():
+    stored, profile = _stored(), get_profile("small")
+    wm = profile["rank_analysis"]["whole_mlp"]
+    assert stored["ranks"] == wm["ranks"] and stored["ranks_skipped"] == []
+    assert stored["target_modules"] == wm["target_modules"] and stored["module"] == wm["module"]
+    assert stored["steps"] == wm["steps_x"] * profile["lora"]["steps"] and stored["lr"] == profile["lora"]["lr"]
+    assert stored["runs"] == len(rank_study.whole_mlp_cells(profile))
+    trained = [s for s in stored["summaries"] if s["arm"] == "trained"]
+    assert len(trained) == 2 * len(wm["ranks"]) * len(profile["rank_analysis"]["seeds"])
+    # every measure is the paper's layer alone: one mlp.c_proj per block
+    assert {s["n_layers"] for s in stored["summaries"]} == {profile["model"]["n_layer"]}
+
+
+def test_the_stored_verdicts_follow_from_the_stored_rows():
+    """The table, the ratios and the verdicts recompute from the stored per-adapter summaries and abilities."""
+    stored = _stored()
+    table = [row for m in rank_study.MEASURES for row in rank_study.measure_table(stored["summaries"], m)]
+    assert len(table) == len(stored["table"])
+    for got, want in zip(table, stored["table"]):
+        assert {k: got[k] for k in ("kind", "arm", "rank", "measure", "n")} == {k: want[k] for k in ("kind", "arm", "rank", "measure", "n")}
+        assert got["mean"] == pytest.approx(want["mean"])
+    ratios = rank_study.ratios([s for s in stored["summaries"] if s["arm"] == "trained"])
+    assert [(r["rank"], r["measure"]) for r in ratios] == [(r["rank"], r["measure"]) for r in stored["ratios"]]
+    assert [r["mean"] for r in ratios] == pytest.approx([r["mean"] for r in stored["ratios"]])
+    for m in rank_study.MEASURES:
+        rows = [r for r in stored["ratios"] if r["measure"] == m]
+        verdict, why = rank_study.claim_verdict(rows, rank_study.usable_ranks(stored["table"], m), stored["passed"])
+        assert stored["verdicts"][m] == {"verdict": verdict, "why": why}, m

@@ -1,0 +1,121 @@
+"""Notebook 05's rank grid on the whole MLP (``mlp.c_fc`` and ``mlp.c_proj`` adapted), its measures read on
+the paper's layer ``mlp.c_proj`` alone: the one setting found here in which a LoRA that includes the paper's
+layer learns planning (the 3rd hop) as well as reasoning, so that the paper's comparison becomes testable on
+adapters that learned. The grid (``rank_analysis.whole_mlp``): its ranks, the seeds and shuffled-target
+controls of every grid, ``steps_x`` times the profile's LoRA steps; the random-update control, the ability
+criteria, the usable ranks and the verdicts are notebook 05's (``rank_study.analyze_grid``)::
+
+    python -m tools.whole_mlp_grid                         # small profile: results/small/05_whole_mlp.json
+    python -m tools.whole_mlp_grid --workers 8 --max-minutes 8   # e.g. on a GPU machine
+
+48 runs of 2,400 steps in the small profile: hours on a 2-core CPU, minutes on a GPU (the runs share it, one
+process per worker), so not part of ``make figures``; notebook 05 draws the stored results. Ranks are trained
+one at a time, widest first then every other one (64, 16, 4, 32, 8, 2), so a run cut short by
+``--max-minutes`` still leaves a grid to analyse: a rank is started only if the slowest rank so far would
+still fit, and the ranks left out are recorded. Runs go to the run cache (``runs/lora/``); a rerun loads them.
+"""
+from __future__ import annotations
+
+import time
+
+
+def rank_order(ranks: list[int]) -> list[int]:
+    """The order in which ranks are trained: the widest, then every other one down, then the rest (a cut-short
+    run keeps the widest rank and a spread of smaller ones).
+
+    >>> rank_order([2, 4, 8, 16, 32, 64])
+    [64, 16, 4, 32, 8, 2]
+    """
+    down = sorted(ranks, reverse=True)
+    return down[::2] + down[1::2]
+
+
+def device_name() -> str:
+    """The device the runs of this process's workers train on, in words."""
+    import platform
+
+    import torch
+
+    from helpers.training import training_device
+    if training_device().type == "cuda":
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()})"
+
+
+def train(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True) -> dict:
+    """Train (or load) the grid rank by rank (``rank_order``): ``{"cells", "results", "ranks", "skipped",
+    "minutes"}`` with the cells and results of the ranks trained; a rank starts only if the slowest rank so
+    far still fits in ``max_minutes``."""
+    from helpers.rank_study import whole_mlp_cells
+    from helpers.sweep import run_jobs
+    cells = whole_mlp_cells(profile)
+    start, slowest = time.time(), 0.0
+    done_cells, done_results, ranks, skipped, minutes = [], [], [], [], {}
+    for rank in rank_order(profile["rank_analysis"]["whole_mlp"]["ranks"]):
+        elapsed = time.time() - start
+        if max_minutes is not None and elapsed + slowest > 60 * max_minutes:
+            skipped.append(rank)
+            continue
+        at = [c for c in cells if c["rank"] == rank]
+        t0 = time.time()
+        done_results += run_jobs([c["config"] for c in at], workers=workers, progress=progress)
+        slowest = max(slowest, time.time() - t0)
+        minutes[rank] = (time.time() - t0) / 60
+        done_cells += at
+        ranks.append(rank)
+    return {"cells": done_cells, "results": done_results, "ranks": sorted(ranks), "skipped": sorted(skipped),
+            "minutes": minutes}
+
+
+def study(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True) -> dict:
+    """Train the grid (``train``) and analyse it on ``whole_mlp.module`` like notebook 05's grids: what a
+    results file keeps, with the device, the minutes per rank and ``runs_per_minute``: the runs this call trained
+    over all its ranks' minutes (loading a rank from the run cache counts too)."""
+    from helpers.rank_study import analyze_grid, whole_mlp_settings
+    wm = profile["rank_analysis"]["whole_mlp"]
+    got = train(profile, workers, max_minutes, progress)
+    if not got["cells"]:
+        raise ValueError(f"--max-minutes: {max_minutes} left no time to train any rank")
+    fresh = sum(not r["cached"] for r in got["results"])
+    minutes = sum(got["minutes"].values())
+    grid = analyze_grid(profile, got["cells"], got["results"], module=wm["module"])
+    return {**whole_mlp_settings(profile), "module": wm["module"], "ranks": got["ranks"], "ranks_skipped": got["skipped"],
+            "seeds": profile["rank_analysis"]["seeds"], "control_seeds": profile["rank_analysis"]["control_seeds"],
+            "device": device_name(), "workers": workers, "runs": len(got["results"]), "runs_trained": fresh,
+            "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
+            "runs_per_minute": fresh / minutes if fresh and minutes else None,
+            "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in grid["summaries"] + grid["randoms"]],
+            **{k: grid[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
+
+
+def main(argv=None) -> int:
+    from helpers.cli import Parser
+    from helpers.profiles import get_profile
+    from helpers.rank_study import GRID_MEASURES
+    from helpers.runs import save_results
+    from helpers.tables import grid_lines
+    parser = Parser(prog="python -m tools.whole_mlp_grid", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="small", help="profile name (default: small)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: the profile's); part of each run's identity on a CPU (its thread count)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="start no rank that the slowest rank so far says would end after this many minutes")
+    args = parser.parse_args(argv)
+    profile = parser.run(get_profile, args.profile)
+    workers = profile["workers"] if args.workers is None else args.workers
+    if workers < 1:
+        parser.error(f"--workers: must be an integer >= 1, got {workers}")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
+    got = study(profile, workers, args.max_minutes)
+    path = save_results(profile, "05_whole_mlp.json", {"profile": args.profile, **got})
+    print("\n".join(grid_lines(got, GRID_MEASURES)))
+    print(f"{got['runs_trained']} runs trained on {got['device']} ({workers} workers), ranks {got['ranks']}"
+          + (f", left out: {got['ranks_skipped']}" if got["ranks_skipped"] else "")
+          + (f"; {got['runs_per_minute']:.2f} runs per minute" if got["runs_per_minute"] else ""))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
