@@ -446,10 +446,11 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def export_adapter(result: dict, out_dir: Path) -> Path:
+def export_adapter(result: dict, out_dir: Path, notes: dict | None = None) -> Path:
     """Copy a finished run's adapter to ``out_dir`` (peft's standard files) with an ``adapter_info.json``
     holding its training task config (the profiles' task-dict keys), its base as a repo-relative
-    path, and the rest of the run config, so a user can load and probe it without training::
+    path, the rest of the run config and ``notes`` (e.g. the device it trained on), so a user can load and
+    probe it without training::
 
         model, tokenizer = load_adapter(info["base"], "models/adapters/planning-small-r16")
     """
@@ -469,7 +470,7 @@ def export_adapter(result: dict, out_dir: Path) -> Path:
         "task_name": config["task"]["task"], "task": task, "hashes": {k: config["task"][k] for k in ("alphabet", "hash_length") if k in config["task"]},
         "base": config["base"], "base_checksum": config["base_checksum"],
         "training": {k: config[k] for k in (*LORA_DEFAULTS, *OPTIONAL_KEYS) if k in config},
-        "accuracy": result["accuracy"], "eval_points": config["eval_points"], "eval_n": config["eval_n"]})
+        "accuracy": result["accuracy"], "eval_points": config["eval_points"], "eval_n": config["eval_n"], **(notes or {})})
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return out_dir

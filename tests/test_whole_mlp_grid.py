@@ -127,3 +127,19 @@ def test_the_stored_verdicts_follow_from_the_stored_rows():
         rows = [r for r in stored["ratios"] if r["measure"] == m]
         verdict, why = rank_study.claim_verdict(rows, rank_study.usable_ranks(stored["table"], m), stored["passed"])
         assert stored["verdicts"][m] == {"verdict": verdict, "why": why}, m
+
+
+def test_the_widest_first_seed_adapters_are_exported_with_their_device(lora_config, tmp_path, monkeypatch):
+    import helpers.paths
+    monkeypatch.setattr(helpers.paths, "BASES", tmp_path / "models")
+    monkeypatch.setattr(helpers.paths, "REPO_ROOT", tmp_path)
+    profile = get_profile("small")
+    config = lora_config(target_modules=WHOLE_MLP)
+    result = train_lora_run(config, root=tmp_path / "runs", progress=False)
+    cells = [{"kind": k, "rank": r, "seed": s, "arm": a, "config": config} for k, r, s, a in (
+        ("planning", 2, 0, "trained"), ("planning", 1, 0, "trained"), ("planning", 2, 1, "trained"),
+        ("planning", 2, 0, "shuffled"), ("reasoning", 2, 0, "trained"))]
+    got = whole_mlp_grid.export_widest(profile, cells, [result] * len(cells), "some GPU")
+    assert got == {"planning": "models/adapters/planning-small-mlp-r2", "reasoning": "models/adapters/reasoning-small-mlp-r2"}
+    info = json.loads((tmp_path / got["planning"] / "adapter_info.json").read_text())
+    assert info["trained_on"] == "some GPU" and info["training"]["target_modules"] == WHOLE_MLP

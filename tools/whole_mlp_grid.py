@@ -13,6 +13,7 @@ process per worker), so not part of ``make figures``; notebook 05 draws the stor
 one at a time, widest first then every other one (64, 16, 4, 32, 8, 2), so a run cut short by
 ``--max-minutes`` still leaves a grid to analyse: a rank is started only if the slowest rank so far would
 still fit, and the ranks left out are recorded. Runs go to the run cache (``runs/lora/``); a rerun loads them.
+The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<profile>-mlp-r<rank>/``.
 """
 from __future__ import annotations
 
@@ -67,6 +68,21 @@ def train(profile: dict, workers: int, max_minutes: float | None = None, progres
             "minutes": minutes}
 
 
+def export_widest(profile: dict, cells: list[dict], results: list[dict], device: str) -> dict:
+    """The widest rank's first-seed trained adapter of each task, exported beside notebooks 03's and 05's to
+    ``models/adapters/<kind>-<profile>-mlp-r<rank>/`` (peft's format, with ``adapter_info.json`` naming the device
+    it trained on): ``{kind: repo-relative folder}``."""
+    from helpers.lora import export_adapter
+    from helpers.paths import BASES, REPO_ROOT, output_name
+    top, first = max(c["rank"] for c in cells), profile["rank_analysis"]["seeds"][0]
+    out = {}
+    for c, r in zip(cells, results):
+        if c["arm"] == "trained" and c["rank"] == top and c["seed"] == first:
+            folder = BASES / "adapters" / f"{c['kind']}-{output_name(profile)}-mlp-r{top}"
+            out[c["kind"]] = str(export_adapter(r, folder, notes={"trained_on": device}).relative_to(REPO_ROOT))
+    return out
+
+
 def study(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True) -> dict:
     """Train the grid (``train``) and analyse it on ``whole_mlp.module`` like notebook 05's grids: what a
     results file keeps, with the device, the minutes per rank and ``runs_per_minute``: the runs this call trained
@@ -79,9 +95,10 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
     fresh = sum(not r["cached"] for r in got["results"])
     minutes = sum(got["minutes"].values())
     grid = analyze_grid(profile, got["cells"], got["results"], module=wm["module"])
+    device = device_name()
     return {**whole_mlp_settings(profile), "module": wm["module"], "ranks": got["ranks"], "ranks_skipped": got["skipped"],
             "seeds": profile["rank_analysis"]["seeds"], "control_seeds": profile["rank_analysis"]["control_seeds"],
-            "device": device_name(), "workers": workers, "runs": len(got["results"]), "runs_trained": fresh,
+            "device": device, "workers": workers, "exported": export_widest(profile, got["cells"], got["results"], device), "runs": len(got["results"]), "runs_trained": fresh,
             "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in grid["summaries"] + grid["randoms"]],
