@@ -276,6 +276,18 @@ def analyze_adapter(adapter_dir, thresholds=DEFAULT_THRESHOLDS) -> list[dict]:
     return layers
 
 
+def only_module(rows: list[dict], module: str | None, where, param: str = "module") -> list[dict]:
+    """The rows (``analyze_adapter``'s layers, ``compare_adapters``' rows) of the layers named ``*.<module>``, e.g.
+    the paper's layer ``mlp.c_proj`` inside an adapter on the whole MLP; all of them when ``module`` is None. An
+    adapter (``where``) without such a layer is an ``AdapterError`` naming ``param``."""
+    if module is None:
+        return rows
+    kept = [row for row in rows if row["layer"].endswith("." + module)]
+    if not kept:
+        raise AdapterError(f"{param}: {where} adapts no layer named *.{module}")
+    return kept
+
+
 def summarize(layers: list[dict]) -> dict:
     """Mean of every numeric measure over layers, plus ``n_layers``.
 
@@ -423,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", type=output_file(),
                    help="also write {adapter, thresholds, layers (with singular values), summary} "
                         "as JSON to FILE (atomically)")
+    p.add_argument("--module", metavar="NAME",
+                   help="only the layers named *.NAME (e.g. mlp.c_proj inside an adapter on the whole MLP)")
     p.add_argument("--compare", metavar="OTHER_DIR",
                    help="instead: the overlap (the LoRA paper's phi) of each layer's top-k singular subspaces "
                         "with those of OTHER_DIR's update of the same layer, beside the random-subspace value")
@@ -434,6 +448,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.compare:
         rows = parser.run(compare_adapters, args.adapter_dir, args.compare)
+        rows = parser.run(only_module, rows, args.module, args.adapter_dir, "--module")
         if args.out:
             from helpers.io import atomic_write_json
 
@@ -446,6 +461,7 @@ def main(argv=None) -> int:
             print(format_overlap(rows))
         return 0
     layers = parser.run(analyze_adapter, args.adapter_dir, args.thresholds)
+    layers = parser.run(only_module, layers, args.module, args.adapter_dir, "--module")
     if args.out:
         from helpers.io import atomic_write_json
 

@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 from .stats import seed_interval
 from .lora import _resolve, add_lora
 from .model import load_pretrained
-from .rank import analyze_adapter, rank_measures, singular_values, summarize
+from .rank import analyze_adapter, only_module, rank_measures, singular_values, summarize
 
 KINDS = ("planning", "reasoning")
 # the measures notebook 05 draws for every grid (the paper's threshold count and three that do not threshold)
@@ -165,12 +165,7 @@ def snapshot_summaries(result: dict, steps: int) -> list[dict]:
 def layer_summary(adapter_dir, module: str | None = None) -> dict:
     """Every measure of an adapter, averaged over its adapted layers, or over only those named ``*.<module>``
     (e.g. the paper's layer ``mlp.c_proj`` inside a whole-MLP adapter); a module it does not adapt is an error."""
-    layers = analyze_adapter(adapter_dir)
-    if module is not None:
-        layers = [l for l in layers if l["layer"].endswith("." + module)]
-        if not layers:
-            raise ValueError(f"module: {adapter_dir} adapts no layer named *.{module}")
-    return summarize(layers)
+    return summarize(only_module(analyze_adapter(adapter_dir), module, adapter_dir))
 
 
 def cell_summaries(cells: list[dict], results: list[dict], module: str | None = None) -> list[dict]:

@@ -417,3 +417,16 @@ def test_cli_compare_prints_a_table_and_json(trained_adapter, capsys):
     assert main([str(trained_adapter), "--compare", str(trained_adapter), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["phi_out"][:2] == pytest.approx([1.0, 1.0])
+
+
+def test_cli_module_keeps_the_named_layers_only(trained_adapter, capsys):
+    every = [l["layer"] for l in analyze_adapter(trained_adapter)]
+    wanted = every[0].rsplit(".", 2)[-2] + "." + every[0].rsplit(".", 1)[-1]  # e.g. "attn.c_attn"
+    assert main([str(trained_adapter), "--json", "--module", wanted]) == 0
+    got = [row["layer"] for row in json.loads(capsys.readouterr().out)]
+    assert got == [l for l in every if l.endswith("." + wanted)] and 0 < len(got) < len(every)
+    assert main([str(trained_adapter), "--compare", str(trained_adapter), "--json", "--module", wanted]) == 0
+    assert [row["layer"] for row in json.loads(capsys.readouterr().out)] == got
+    with pytest.raises(SystemExit) as exit_:
+        main([str(trained_adapter), "--module", "nothing.here"])
+    assert exit_.value.code == 2 and "--module: " in capsys.readouterr().err
