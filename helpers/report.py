@@ -195,7 +195,8 @@ def rank_findings(profile: str) -> list[str]:
         grids.append((f"Rank grid on {', '.join(rank['attention']['target_modules'])}", rank["attention"]))
     whole = _load(profile, "05_whole_mlp.json")  # tools.whole_mlp_grid
     if whole and "table" in whole:
-        grids.append((whole_mlp_name(whole), whole))
+        arms = _load(profile, "05_whole_mlp_arms.json") or {}  # tools.whole_mlp_grid --arms
+        grids.append((whole_mlp_name(whole), dict(whole, arms=arms.get("effects", []), arm_passed=arms.get("passed", {}))))
     lines = []
     for name, grid in grids:
         top = max(grid["ranks"])
@@ -209,7 +210,8 @@ def rank_findings(profile: str) -> list[str]:
                          f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
                          + (f"; full fine-tuning update: {full}" if full else "") + ".")
     for name, grid in grids:  # then the init and scaling arms of each grid
-        where = "" if grid is rank else f" on {', '.join(grid['target_modules'])}"
+        where = "" if grid is rank else f" on {whole_mlp_name(grid, short=True)}" if "module" in grid else \
+            f" on {', '.join(grid['target_modules'])}"
         fails = {k: [a for a, ok in v.items() if not ok] for k, v in grid.get("arm_passed", {}).items()}
         learned_note = "; arm adapters failing the ability criteria: " + ", ".join(
             f"{k} {len(v)} of {len(grid['arm_passed'][k])}" for k, v in fails.items()) if any(fails.values()) else ""

@@ -94,6 +94,13 @@ def test_notebook_05_prints_the_saved_attention_grid():
         "".join(f"{line}\n" for line in grid_lines(saved["attention"], GRID_MEASURES))
 
 
+def test_notebook_05_prints_the_stored_whole_mlp_arms():
+    stored = _results("05_whole_mlp_arms.json")
+    lines = [f"arms trained on {stored['device']}, the grid's default adapters on {stored['grid_device']}"]
+    lines += arm_lines(stored["effects"], stored["passed"])
+    assert _printed("05_rank_analysis.ipynb", "arm_lines(whole_mlp_arms") == "".join(f"{line}\n" for line in lines)
+
+
 def test_notebook_05_prints_the_stored_whole_mlp_grid():
     """tools.whole_mlp_grid's results (05_whole_mlp.json), as notebook 05 draws them."""
     stored = _results("05_whole_mlp.json")

@@ -143,3 +143,26 @@ def test_the_widest_first_seed_adapters_are_exported_with_their_device(lora_conf
     assert got == {"planning": "models/adapters/planning-small-mlp-r2", "reasoning": "models/adapters/reasoning-small-mlp-r2"}
     info = json.loads((tmp_path / got["planning"] / "adapter_info.json").read_text())
     assert info["trained_on"] == "some GPU" and info["training"]["target_modules"] == WHOLE_MLP
+
+
+def test_the_arms_need_the_grids_results_first(tmp_path, monkeypatch):
+    import helpers.paths
+    from helpers.errors import MissingFileError
+    monkeypatch.setattr(helpers.paths, "results_path", lambda profile, name: tmp_path / name)
+    with pytest.raises(MissingFileError, match="05_whole_mlp.json: the grid's results are needed first"):
+        whole_mlp_grid.arm_study(get_profile("small"), workers=1, progress=False)
+
+
+def test_the_stored_arms_follow_from_their_rows_and_the_grids_defaults():
+    path = RESULTS / "small" / "05_whole_mlp_arms.json"
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    arms, grid, profile = json.loads(path.read_text()), _stored(), get_profile("small")
+    rank = profile["rank_analysis"]["arm_rank"]
+    assert arms["rank"] == rank and arms["module"] == grid["module"]
+    assert {r["arm"] for r in arms["rows"]} == set(profile["rank_analysis"]["arms"])
+    assert {r["n_layers"] for r in arms["rows"]} == {profile["model"]["n_layer"]}  # the paper's layer alone
+    for kind in ("planning", "reasoning"):
+        assert set(arms["passed"][kind]) == {rank_study.adapter_name(r) for r in arms["rows"] if r["kind"] == kind}
+    default = [s for s in grid["summaries"] if s["arm"] == "trained" and s["rank"] == rank]
+    assert arms["effects"] == [rank_study.arm_effects(default + arms["rows"], m, rank) for m in rank_study.GRID_MEASURES]

@@ -14,9 +14,12 @@ one at a time, widest first then every other one (64, 16, 4, 32, 8, 2), so a run
 ``--max-minutes`` still leaves a grid to analyse: a rank is started only if the slowest rank so far would
 still fit, and the ranks left out are recorded. Runs go to the run cache (``runs/lora/``); a rerun loads them.
 The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<profile>-mlp-r<rank>/``.
+``--arms`` trains notebook 05's init and scaling arms on the whole MLP instead (8 runs in the small profile) and
+measures them against the stored grid: ``results/<profile>/05_whole_mlp_arms.json``.
 """
 from __future__ import annotations
 
+import json
 import time
 
 
@@ -103,6 +106,30 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
             **{k: grid[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
 
 
+def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
+    """Notebook 05's init and scaling arms (``rank_analysis.arms`` at ``arm_rank``, ``control_seeds``) on the whole
+    MLP, measured on ``whole_mlp.module`` alone: each arm adapter checked against the ability criteria, and the arms'
+    effects (``rank_study.arm_effects``) against the stored grid's default adapters at that rank (its seeds give the
+    spread an arm must exceed). Needs the grid's results (``05_whole_mlp.json``); the arms train on this machine."""
+    from helpers.errors import MissingFileError
+    from helpers.paths import results_path
+    from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, whole_mlp_settings
+    from helpers.sweep import run_jobs
+    path = results_path(profile, "05_whole_mlp.json")
+    if not path.is_file():
+        raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid)")
+    grid = json.loads(path.read_text())
+    rank, module = profile["rank_analysis"]["arm_rank"], profile["rank_analysis"]["whole_mlp"]["module"]
+    cells = arm_cells(profile, **whole_mlp_settings(profile))
+    results = run_jobs([c["config"] for c in cells], workers=workers, progress=progress)
+    passed, accuracy = abilities(profile, cells, results)
+    rows = [{k: v for k, v in r.items() if k != "adapter_dir"} for r in cell_summaries(cells, results, module)]
+    default = [s for s in grid["summaries"] if s["arm"] == "trained" and s["rank"] == rank]
+    return {"rank": rank, "module": module, "device": device_name(), "grid_device": grid["device"],
+            "passed": passed, "accuracy": accuracy, "rows": rows,
+            "effects": [arm_effects(default + rows, m, rank) for m in GRID_MEASURES]}
+
+
 def main(argv=None) -> int:
     from helpers.cli import Parser
     from helpers.profiles import get_profile
@@ -113,6 +140,9 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: the profile's); part of each run's identity on a CPU (its thread count)")
+    parser.add_argument("--arms", action="store_true",
+                        help="instead: the init and scaling arms on the whole MLP at the arm rank, against the stored "
+                             "grid (writes results/<profile>/05_whole_mlp_arms.json)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no rank that the slowest rank so far says would end after this many minutes")
     args = parser.parse_args(argv)
@@ -122,6 +152,13 @@ def main(argv=None) -> int:
         parser.error(f"--workers: must be an integer >= 1, got {workers}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
+    if args.arms:
+        from helpers.tables import arm_lines
+        got = parser.run(arm_study, profile, workers)
+        path = save_results(profile, "05_whole_mlp_arms.json", {"profile": args.profile, **got})
+        print("\n".join(arm_lines(got["effects"], got["passed"])))
+        print(f"wrote {path}")
+        return 0
     got = study(profile, workers, args.max_minutes)
     path = save_results(profile, "05_whole_mlp.json", {"profile": args.profile, **got})
     print("\n".join(grid_lines(got, GRID_MEASURES)))
