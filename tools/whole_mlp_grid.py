@@ -99,7 +99,8 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
     device = device_name()
     return {**whole_mlp_settings(profile), "module": wm["module"], "ranks": got["ranks"], "ranks_skipped": got["skipped"],
             "seeds": profile["rank_analysis"]["seeds"], "control_seeds": profile["rank_analysis"]["control_seeds"],
-            "device": device, "workers": workers, "exported": export_widest(profile, got["cells"], got["results"], device), "runs": len(got["results"]), "runs_trained": fresh,
+            "device": device, "workers": workers, "exported": export_widest(profile, got["cells"], got["results"], device),
+            "runs": len(got["results"]), "runs_trained": fresh,
             "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in grid["summaries"] + grid["randoms"]],
