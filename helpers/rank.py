@@ -276,13 +276,18 @@ def analyze_adapter(adapter_dir, thresholds=DEFAULT_THRESHOLDS) -> list[dict]:
     return layers
 
 
+def in_module(layer: str, module: str) -> bool:
+    """Whether ``layer`` (a module path such as ``transformer.h.0.mlp.c_proj``) is named ``*.<module>``."""
+    return layer.endswith("." + module)
+
+
 def only_module(rows: list[dict], module: str | None, where, param: str = "module") -> list[dict]:
     """The rows (``analyze_adapter``'s layers, ``compare_adapters``' rows) of the layers named ``*.<module>``, e.g.
     the paper's layer ``mlp.c_proj`` inside an adapter on the whole MLP; all of them when ``module`` is None. An
     adapter (``where``) without such a layer is an ``AdapterError`` naming ``param``."""
     if module is None:
         return rows
-    kept = [row for row in rows if row["layer"].endswith("." + module)]
+    kept = [row for row in rows if in_module(row["layer"], module)]
     if not kept:
         raise AdapterError(f"{param}: {where} adapts no layer named *.{module}")
     return kept

@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 from .stats import seed_interval
 from .lora import _resolve, add_lora
 from .model import load_pretrained
-from .rank import analyze_adapter, only_module, rank_measures, singular_values, summarize
+from .rank import analyze_adapter, in_module, only_module, rank_measures, singular_values, summarize
 
 KINDS = ("planning", "reasoning")
 # the measures notebook 05 draws for every grid (the paper's threshold count and three that do not threshold)
@@ -187,7 +187,7 @@ def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path, modul
         folder = Path(tmp_dir) / f"{c['kind']}-r{c['rank']}"
         a_change = control_adapter(c["config"], r["adapter_dir"], folder)
         if module is not None:
-            a_change = {k: v for k, v in a_change.items() if k.endswith("." + module)}
+            a_change = {k: v for k, v in a_change.items() if in_module(k, module)}
         out.append({"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": "random",
                     "A_relative_change": sum(a_change.values()) / len(a_change), **layer_summary(folder, module)})
     return out

@@ -19,7 +19,6 @@ measures them against the stored grid: ``results/<profile>/05_whole_mlp_arms.jso
 """
 from __future__ import annotations
 
-import json
 import time
 
 
@@ -113,13 +112,14 @@ def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
     effects (``rank_study.arm_effects``) against the stored grid's default adapters at that rank (its seeds give the
     spread an arm must exceed). Needs the grid's results (``05_whole_mlp.json``); the arms train on this machine."""
     from helpers.errors import MissingFileError
+    from helpers.io import read_json
     from helpers.paths import results_path
     from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, whole_mlp_settings
     from helpers.sweep import run_jobs
     path = results_path(profile, "05_whole_mlp.json")
     if not path.is_file():
         raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid)")
-    grid = json.loads(path.read_text())
+    grid = read_json(path)
     rank, module = profile["rank_analysis"]["arm_rank"], profile["rank_analysis"]["whole_mlp"]["module"]
     cells = arm_cells(profile, **whole_mlp_settings(profile))
     results = run_jobs([c["config"] for c in cells], workers=workers, progress=progress)
