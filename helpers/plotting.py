@@ -346,33 +346,68 @@ def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None =
     return fig
 
 
-def arm_figure(effects: list[dict]):
-    """Init and scaling arms (``rank_study.arm_effects``, one panel per measure): each task's value under
-    the default (seed mean, with the seed range as an error bar) and under each arm."""
+def arm_figure(effects: list[dict], rows: list[dict] | None = None, passed: dict | None = None):
+    """Init and scaling arms (``rank_study.arm_effects``, one panel per measure): each task's value under the
+    default (peft's init, alpha = r/2) and under each arm, the mean over its seeds. With ``rows`` (the cell summaries
+    ``effects`` was computed from) every adapter's own value is a black dot; with ``passed`` (``rank_study.abilities``'
+    verdicts) an arm with an adapter that fails the ability criteria is hatched."""
+    from matplotlib.patches import Patch
+
+    from .rank_study import adapter_name
     fig, axes = plt.subplots(1, len(effects), figsize=(4.6 * len(effects), 4), squeeze=False)
+    hatched = False
     for ax, e in zip(axes[0], effects):
+        arms = ["trained"] + list(e["arms"])
         names = ["default (peft init, alpha = r/2)"] + list(e["arms"])
         width = 0.38
         for i, kind in enumerate(("planning", "reasoning")):
+            xs = [j + (i - 0.5) * width for j in range(len(names))]
             ys = [e["default"][kind]] + [e["arms"][a][kind] for a in e["arms"]]
-            ax.bar([j + (i - 0.5) * width for j in range(len(names))], ys, width, color=KIND_COLOR[kind], label=kind)
+            bars = ax.bar(xs, ys, width, color=KIND_COLOR[kind], label=kind)
+            for x, bar, arm in zip(xs, bars, arms):
+                mine = [r for r in rows or [] if r["kind"] == kind and r["arm"] == arm and r["rank"] == e["rank"]]
+                ax.scatter([x] * len(mine), [r[e["measure"]] for r in mine], color="black", s=8, zorder=3)
+                if passed and any(not passed[kind].get(adapter_name(r), True) for r in mine):
+                    bar.set_hatch("//")
+                    bar.set_edgecolor("white")
+                    hatched = True
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
         ax.set(ylabel=e["measure"], title=f"{e['measure']} at r={e['rank']}")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if rows:
+        handles.append(plt.Line2D([], [], marker="o", color="black", ls="", markersize=3))
+        labels.append("one adapter (seed)")
+    if hatched:
+        handles.append(Patch(facecolor="grey", hatch="//", edgecolor="white"))
+        labels.append("an adapter fails the ability criteria")
+    fig.legend(handles, labels, fontsize=7, loc="upper center", ncol=len(handles), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
 def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str], rank: int):
     """Each measure of one adapter per task against the training step (``rank_study.snapshot_summaries``),
-    with the LoRA rank r as the ceiling."""
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.6 * len(measures), 3.8), squeeze=False)
+    with the LoRA rank r as the ceiling. Rows that hold an ``accuracy`` (``tools.whole_mlp_grid --snapshots``) add a
+    last panel: the accuracy at the hardest trained point, filled where the adapter passes the ability criteria."""
+    with_accuracy = all("accuracy" in r for rows in curves.values() for r in rows)
+    panels = len(measures) + with_accuracy
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
     for ax, m in zip(axes[0], measures):
         for kind, rows in curves.items():
             ax.plot([r["step"] for r in rows], [r[m] for r in rows], marker="o", color=KIND_COLOR[kind], label=kind)
         ax.axhline(rank, color="grey", lw=1, label=f"r = {rank}")
         ax.set(xlabel="training step", ylabel=m, title=m)
+    if with_accuracy:
+        ax = axes[0][-1]
+        for kind, rows in curves.items():
+            ax.plot([r["step"] for r in rows], [r["accuracy"] for r in rows], color=KIND_COLOR[kind], label=kind)
+            for r in rows:
+                ax.scatter(r["step"], r["accuracy"], color=KIND_COLOR[kind] if r["passed"] else "white",
+                           edgecolor=KIND_COLOR[kind], zorder=3)
+        ax.set(xlabel="training step", ylabel="exact match", ylim=(0, 1),
+               title="hardest trained point (filled: passes the criteria)")
+        ax.legend(fontsize=7)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -112,6 +112,18 @@ def snapshot_configs(profile: dict, attention: bool = False) -> dict:
                               snapshots=list(ra["snapshots"]), **attention_settings(profile))[0] for kind in KINDS}
 
 
+def whole_mlp_snapshot_configs(profile: dict) -> dict:
+    """Per task, the whole-MLP grid's widest-rank, first-seed run (``whole_mlp_cells``) once more, saving its adapter
+    at the ``rank_analysis.snapshots`` steps scaled by ``whole_mlp.steps_x`` (the run is ``steps_x`` times as long):
+    the rank over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots``)."""
+    from .experiments import run_configs
+    ra = profile["rank_analysis"]
+    wm = ra["whole_mlp"]
+    return {kind: run_configs(profile, kind, [max(wm["ranks"])], ra["seeds"][:1],
+                              snapshots=[n * wm["steps_x"] for n in ra["snapshots"]], **whole_mlp_settings(profile))[0]
+            for kind in KINDS}
+
+
 def study_configs(profile: dict) -> list[dict]:
     """Every run notebook 05 reads, for one pool of workers (longest first, no idle worker between
     sections): the grid and its shuffled controls (``rank_cells``, in that order, first), the same on
@@ -153,13 +165,18 @@ def arm_effects(rows: list[dict], measure: str, rank: int) -> dict:
             "arm_seed_range": max([max(v) - min(v) for (a, _), v in by.items() if a != "trained"], default=0.0)}
 
 
-def snapshot_summaries(result: dict, steps: int) -> list[dict]:
-    """The measures (mean over layers) of one run's adapter at each saved step and at the end
-    (``result`` of a run with ``snapshots``): ``[{"step", **measures}, ...]`` in step order."""
+def snapshot_dirs(result: dict, steps: int) -> list[tuple[int, Path]]:
+    """``[(step, adapter folder), ...]`` of one run with ``snapshots``, in step order: every saved step, then the
+    final adapter at ``steps``."""
     run = Path(result["run_dir"])
     found = sorted(int(p.name.split("-")[1]) for p in (run / "snapshots").glob("step-*"))
-    rows = [{"step": n, **summarize(analyze_adapter(run / "snapshots" / f"step-{n}"))} for n in found]
-    return rows + [{"step": steps, **summarize(analyze_adapter(result["adapter_dir"]))}]
+    return [(n, run / "snapshots" / f"step-{n}") for n in found] + [(steps, Path(result["adapter_dir"]))]
+
+
+def snapshot_summaries(result: dict, steps: int, module: str | None = None) -> list[dict]:
+    """The measures (mean over layers, or over the ``module`` layers alone: ``layer_summary``) of one run's adapter
+    at each saved step and at the end (``result`` of a run with ``snapshots``): ``[{"step", **measures}, ...]``."""
+    return [{"step": n, **layer_summary(d, module)} for n, d in snapshot_dirs(result, steps)]
 
 
 def layer_summary(adapter_dir, module: str | None = None) -> dict:

@@ -218,15 +218,40 @@ def rank_findings(profile: str) -> list[str]:
         for e in grid.get("arms", []):
             if e and e["measure"] in ("thr_1e-3", "entropy_rank"):
                 moved = [k for k in ("planning", "reasoning") if e["method_range"][k] > e["task_gap"]]
+                arm_seeds = f", an arm's seed range up to {e['arm_seed_range']:.2f}" if e.get("arm_seed_range") else ""
                 lines.append(f"Init and scaling arms{where} at r={e['rank']}, {e['measure']}: task gap {e['task_gap']:.2f} "
-                             f"(seed range {e['seed_range']:.2f}), method range planning {e['method_range']['planning']:.2f}, "
+                             f"(seed range {e['seed_range']:.2f}{arm_seeds}), method range planning {e['method_range']['planning']:.2f}, "
                              f"reasoning {e['method_range']['reasoning']:.2f}: "
                              + ("the method moves it more than the task does" if moved else "the task gap exceeds the method range")
                              + learned_note + ".")
+    snaps = _load(profile, "05_whole_mlp_snapshots.json")  # tools.whole_mlp_grid --snapshots
+    if snaps and "curves" in snaps:
+        lines.append(snapshot_finding(snaps))
     for name, by_k in rank.get("overlap", {}).items():
         lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
                                                                for k in sorted(by_k, key=int)) + ".")
     return lines
+
+
+def snapshot_finding(snaps: dict) -> str:
+    """One sentence on the whole-MLP rank over training (``05_whole_mlp_snapshots.json``): per task, the paper's
+    measure and the hardest trained point's accuracy at the first and last saved step, and the first step at which
+    the adapter passes the ability criteria.
+
+    >>> rows = [{"step": s, "thr_1e-3": t, "accuracy": a, "passed": p} for s, t, a, p in ((10, 5.0, 0.3, False),
+    ...         (20, 7.0, 0.6, True), (40, 8.0, 0.7, True))]
+    >>> snapshot_finding({"rank": 8, "seed": 0, "module": "m", "device": "CPU", "curves": {"planning": rows}})
+    'Rank over training on m inside the whole-MLP LoRA (r=8, seed 0, trained on CPU), thr_1e-3 and accuracy at the hardest trained point: planning step 10: 5.0, 0.30 -> step 40: 8.0, 0.70, first passes the ability criteria at step 20.'
+    """
+    parts = []
+    for kind, rows in snaps["curves"].items():
+        first, last = rows[0], rows[-1]
+        passes = next((r["step"] for r in rows if r["passed"]), None)
+        parts.append(f"{kind} step {first['step']}: {first['thr_1e-3']:.1f}, {first['accuracy']:.2f} -> step {last['step']}: "
+                     f"{last['thr_1e-3']:.1f}, {last['accuracy']:.2f}, "
+                     + (f"first passes the ability criteria at step {passes}" if passes is not None else "never passes the ability criteria"))
+    return (f"Rank over training on {snaps['module']} inside the whole-MLP LoRA (r={snaps['rank']}, seed {snaps['seed']}, "
+            f"trained on {snaps['device']}), thr_1e-3 and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
 
 
 def claims(profile: str) -> list[dict]:

@@ -142,6 +142,30 @@ def arm_seed_lines(stored: dict) -> list[str]:
             + arm_lines(stored["effects_learned"]))
 
 
+def snapshot_lines(got: dict, measures=("thr_1e-3", "entropy_rank", "energy_90")) -> list[str]:
+    """``tools.whole_mlp_grid --snapshots``' table (``05_whole_mlp_snapshots.json``): per task and saved step, the
+    measures on the paper's layer and the accuracy at the hardest trained point (``*``: the adapter passes the
+    ability criteria there); then the final step beside the grid's adapter of the same cell.
+
+    >>> row = {"step": 10, "thr_1e-3": 3.0, "entropy_rank": 2.25, "energy_90": 2.0, "accuracy": 0.5, "passed": True}
+    >>> got = {"rank": 4, "seed": 0, "module": "m", "device": "CPU", "grid_device": "GPU", "curves": {"planning": [row]},
+    ...        "grid_final": {"planning": dict(row, **{"thr_1e-3": 4.0})}, "grid_final_accuracy": {"planning": 0.75}}
+    >>> print("\\n".join(snapshot_lines(got)))
+    planning r=4 seed 0 (m, trained on CPU): step 10: thr_1e-3 3.0, entropy_rank 2.2, energy_90 2.0, accuracy 0.50*
+      final step against the grid's adapter of this cell (trained on GPU): thr_1e-3 3.0 / 4.0, entropy_rank 2.2 / 2.2, energy_90 2.0 / 2.0, accuracy 0.50 / 0.75
+    """
+    out = []
+    for kind, rows in got["curves"].items():
+        steps = "; ".join(f"step {r['step']}: " + ", ".join(f"{m} {r[m]:.1f}" for m in measures)
+                          + f", accuracy {r['accuracy']:.2f}{'*' if r['passed'] else ''}" for r in rows)
+        out.append(f"{kind} r={got['rank']} seed {got['seed']} ({got['module']}, trained on {got['device']}): {steps}")
+        final, grid = rows[-1], got["grid_final"][kind]
+        out.append(f"  final step against the grid's adapter of this cell (trained on {got['grid_device']}): "
+                   + ", ".join(f"{m} {final[m]:.1f} / {grid[m]:.1f}" for m in measures)
+                   + f", accuracy {final['accuracy']:.2f} / {got['grid_final_accuracy'][kind]:.2f}")
+    return out
+
+
 def variant_lora_lines(got: dict) -> list[str]:
     """``tools.variant_lora``'s table (``03_variant_lora.json``): the variant base's accuracy beside the committed
     base's, then each adapter's accuracy and its ability verdict."""

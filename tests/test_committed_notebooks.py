@@ -12,7 +12,8 @@ from helpers.paths import REPO_ROOT, RESULTS
 from helpers.report import finding_lines, lora_findings, rank_findings
 from helpers.profiles import get_profile
 from helpers.rank_study import GRID_MEASURES
-from helpers.tables import ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, grid_lines, lora_setup_lines, paired_lines, ratio_row
+from helpers.tables import (ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, grid_lines,
+                            lora_setup_lines, paired_lines, ratio_row, snapshot_lines)
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -97,8 +98,14 @@ def test_notebook_05_prints_the_saved_attention_grid():
 def test_notebook_05_prints_the_stored_whole_mlp_arms():
     stored = _results("05_whole_mlp_arms.json")
     lines = [f"arms trained on {stored['device']}, the grid's default adapters on {stored['grid_device']}"]
-    lines += arm_lines(stored["effects"], stored["passed"])
-    assert _printed("05_rank_analysis.ipynb", "arm_lines(whole_mlp_arms") == "".join(f"{line}\n" for line in lines)
+    lines += arm_seed_lines(stored)
+    assert _printed("05_rank_analysis.ipynb", "arm_seed_lines(whole_mlp_arms") == "".join(f"{line}\n" for line in lines)
+
+
+def test_notebook_05_prints_the_stored_whole_mlp_snapshots():
+    stored = _results("05_whole_mlp_snapshots.json")
+    assert _printed("05_rank_analysis.ipynb", "snapshot_lines(whole_mlp_snaps") == "".join(
+        f"{line}\n" for line in snapshot_lines(stored))
 
 
 def test_notebook_05_prints_the_stored_whole_mlp_grid():

@@ -168,6 +168,21 @@ def test_the_figures_draw():
     assert len(plotting.arm_figure([effect, effect]).axes) == 2
 
 
+def test_the_arm_figure_dots_every_adapter_and_hatches_an_arm_that_failed():
+    effect = {"measure": "m", "rank": 4, "default": {"planning": 2.0, "reasoning": 1.0},
+              "arms": {"x": {"planning": 3.0, "reasoning": 1.5}}}
+    rows = [{"kind": k, "arm": a, "rank": 4, "seed": s, "m": v} for k, a, s, v in (
+        ("planning", "trained", 0, 2.0), ("planning", "trained", 1, 2.0), ("reasoning", "trained", 0, 1.0),
+        ("planning", "x", 0, 2.5), ("planning", "x", 1, 3.5), ("reasoning", "x", 0, 1.5))]
+    passed = {"planning": {"r4-s0": True, "r4-s1": True, "x r4-s0": True, "x r4-s1": False},
+              "reasoning": {"r4-s0": True, "x r4-s0": True}}
+    (ax,) = plotting.arm_figure([effect], rows, passed).axes
+    assert sum(len(c.get_offsets()) for c in ax.collections) == len(rows)
+    hatched = [(round(p.get_x() + p.get_width() / 2, 2), p.get_height()) for p in ax.patches if p.get_hatch()]
+    assert hatched == [(1 - 0.19, 3.0)]  # planning's bar of arm x, the only arm with a failing adapter
+    assert not any(p.get_hatch() for p in plotting.arm_figure([effect], rows).axes[0].patches)
+
+
 # ---------------------------------------------------------------- the claims table
 def test_rank_claims_need_learned_adapters_and_a_usable_rank(tmp_path, monkeypatch):
     from helpers import report

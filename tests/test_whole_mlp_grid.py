@@ -11,6 +11,7 @@ from helpers.paths import RESULTS
 from helpers.profiles import get_profile
 from helpers.rank import analyze_adapter, summarize
 from tools import whole_mlp_grid
+from tools.arm_seeds import SEEDS, learned_rows
 from tools.planning_probe import arm_configs
 
 WHOLE_MLP = ["mlp.c_fc", "mlp.c_proj"]
@@ -65,6 +66,31 @@ def test_random_controls_read_the_module_alone(lora_config, tmp_path):
         rank_study.layer_summary(tmp_path / "proj" / f"planning-r{config['rank']}", "mlp.c_proj")["norm_delta"])
 
 
+def test_the_snapshot_runs_are_the_grids_widest_first_seed_cells_saving_over_training():
+    """The same run as the grid's cell (same config but for the snapshots), its snapshots at the profile's steps
+    times steps_x, all inside the run."""
+    profile = get_profile("small")
+    ra, wm = profile["rank_analysis"], profile["rank_analysis"]["whole_mlp"]
+    cells = {c["kind"]: c["config"] for c in rank_study.whole_mlp_cells(profile)
+             if c["arm"] == "trained" and c["rank"] == max(wm["ranks"]) and c["seed"] == ra["seeds"][0]}
+    snaps = rank_study.whole_mlp_snapshot_configs(profile)
+    assert set(snaps) == set(cells) == {"planning", "reasoning"}
+    for kind, cfg in snaps.items():
+        assert cfg["snapshots"] == [n * wm["steps_x"] for n in ra["snapshots"]] and max(cfg["snapshots"]) < cfg["steps"]
+        assert {k: v for k, v in cfg.items() if k != "snapshots"} == cells[kind]
+
+
+def test_snapshot_summaries_read_the_named_module_at_every_saved_step(lora_config, tmp_path):
+    from pathlib import Path
+    result = train_lora_run(lora_config(target_modules=WHOLE_MLP, snapshots=[4, 8]), root=tmp_path / "runs", progress=False)
+    rows = rank_study.snapshot_summaries(result, 12, "mlp.c_proj")
+    assert [r["step"] for r in rows] == [4, 8, 12]
+    assert rows[-1] == {"step": 12, **rank_study.layer_summary(result["adapter_dir"], "mlp.c_proj")}
+    assert rows[0] == {"step": 4, **rank_study.layer_summary(Path(result["run_dir"]) / "snapshots" / "step-4", "mlp.c_proj")}
+    assert rows[0]["norm_delta"] != rows[-1]["norm_delta"]
+    assert rows[0]["n_layers"] * 2 == rank_study.snapshot_summaries(result, 12)[0]["n_layers"]
+
+
 def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
     """Each rank takes 2 simulated minutes: with 5 minutes, the widest two are trained, the rest recorded as left out."""
     clock = {"t": 0.0}
@@ -86,7 +112,7 @@ def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
 
 def test_bad_arguments_are_refused_before_training(capsys):
     for argv, what in ((["--workers", "0"], "--workers"), (["--max-minutes", "-1"], "--max-minutes"),
-                       (["--profile", "nope"], "nope")):
+                       (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots")):
         with pytest.raises(SystemExit) as err:
             whole_mlp_grid.main(argv)
         assert err.value.code == 2 and what in capsys.readouterr().err
@@ -145,12 +171,13 @@ def test_the_widest_first_seed_adapters_are_exported_with_their_device(lora_conf
     assert info["trained_on"] == "some GPU" and info["training"]["target_modules"] == WHOLE_MLP
 
 
-def test_the_arms_need_the_grids_results_first(tmp_path, monkeypatch):
+@pytest.mark.parametrize("study", ["arm_study", "snapshot_study"])
+def test_the_arms_and_snapshots_need_the_grids_results_first(study, tmp_path, monkeypatch):
     import helpers.paths
     from helpers.errors import MissingFileError
     monkeypatch.setattr(helpers.paths, "results_path", lambda profile, name: tmp_path / name)
     with pytest.raises(MissingFileError, match="05_whole_mlp.json: the grid's results are needed first"):
-        whole_mlp_grid.arm_study(get_profile("small"), workers=1, progress=False)
+        getattr(whole_mlp_grid, study)(get_profile("small"), workers=1, progress=False)
 
 
 def test_the_stored_arms_follow_from_their_rows_and_the_grids_defaults():
@@ -166,3 +193,27 @@ def test_the_stored_arms_follow_from_their_rows_and_the_grids_defaults():
         assert set(arms["passed"][kind]) == {rank_study.adapter_name(r) for r in arms["rows"] if r["kind"] == kind}
     default = [s for s in grid["summaries"] if s["arm"] == "trained" and s["rank"] == rank]
     assert arms["effects"] == [rank_study.arm_effects(default + arms["rows"], m, rank) for m in rank_study.GRID_MEASURES]
+    # three seeds per arm, and the table over only the arms that learned recomputes from the verdicts
+    assert arms["seeds"] == SEEDS and len(arms["rows"]) == 2 * len(profile["rank_analysis"]["arms"]) * len(SEEDS)
+    learned = learned_rows(default + arms["rows"], {k: dict(v, **grid["passed"][k]) for k, v in arms["passed"].items()})
+    assert sorted({(r["kind"], r["arm"]) for r in learned}) == [tuple(a) for a in arms["learned_arms"]]
+    assert arms["effects_learned"] == [rank_study.arm_effects(learned, m, rank) for m in rank_study.GRID_MEASURES]
+
+
+def test_the_stored_snapshots_are_the_profiles_runs():
+    path = RESULTS / "small" / "05_whole_mlp_snapshots.json"
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    stored, grid, profile = json.loads(path.read_text()), _stored(), get_profile("small")
+    configs = rank_study.whole_mlp_snapshot_configs(profile)
+    for kind, cfg in configs.items():
+        assert (stored["rank"], stored["seed"], stored["steps"], stored["snapshots"]) == (
+            cfg["rank"], cfg["seed"], cfg["steps"], cfg["snapshots"])
+        rows = stored["curves"][kind]
+        assert [r["step"] for r in rows] == cfg["snapshots"] + [cfg["steps"]]
+        assert {r["n_layers"] for r in rows} == {profile["model"]["n_layer"]}  # the paper's layer alone
+        assert all(0 <= r["accuracy"] <= 1 and isinstance(r["passed"], bool) for r in rows)
+        same = [s for s in grid["summaries"] if s["kind"] == kind and s["arm"] == "trained" and s["rank"] == cfg["rank"]
+                and s["seed"] == cfg["seed"]]
+        assert stored["grid_final"][kind] == same[0]
+        assert stored["grid_final_accuracy"][kind] == grid["accuracy"][kind][f"r{cfg['rank']}-s{cfg['seed']}"]

@@ -14,8 +14,11 @@ one at a time, widest first then every other one (64, 16, 4, 32, 8, 2), so a run
 ``--max-minutes`` still leaves a grid to analyse: a rank is started only if the slowest rank so far would
 still fit, and the ranks left out are recorded. Runs go to the run cache (``runs/lora/``); a rerun loads them.
 The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<profile>-mlp-r<rank>/``.
-``--arms`` trains notebook 05's init and scaling arms on the whole MLP instead (8 runs in the small profile) and
-measures them against the stored grid: ``results/<profile>/05_whole_mlp_arms.json``.
+``--arms`` trains notebook 05's init and scaling arms on the whole MLP instead, at three seeds each like
+``tools.arm_seeds`` (24 runs in the small profile), and measures them against the stored grid:
+``results/<profile>/05_whole_mlp_arms.json``. ``--snapshots`` trains the grid's widest-rank, first-seed run of each
+task once more, saving its adapter at ``rank_analysis.snapshots`` times ``steps_x``: the measures on the paper's layer
+and the accuracy at the hardest trained point over training, ``results/<profile>/05_whole_mlp_snapshots.json``.
 """
 from __future__ import annotations
 
@@ -106,29 +109,69 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
             **{k: grid[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
 
 
-def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
-    """Notebook 05's init and scaling arms (``rank_analysis.arms`` at ``arm_rank``, ``control_seeds``) on the whole
-    MLP, measured on ``whole_mlp.module`` alone: each arm adapter checked against the ability criteria, and the arms'
-    effects (``rank_study.arm_effects``) against the stored grid's default adapters at that rank (its seeds give the
-    spread an arm must exceed). Needs the grid's results (``05_whole_mlp.json``); the arms train on this machine."""
+def stored_grid(profile: dict) -> dict:
+    """The grid's stored results (``05_whole_mlp.json``), which the arms and the snapshots are set against; missing
+    is an error naming the command that makes them."""
     from helpers.errors import MissingFileError
     from helpers.io import read_json
     from helpers.paths import results_path
-    from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, whole_mlp_settings
-    from helpers.sweep import run_jobs
     path = results_path(profile, "05_whole_mlp.json")
     if not path.is_file():
         raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid)")
-    grid = read_json(path)
+    return read_json(path)
+
+
+def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
+    """Notebook 05's init and scaling arms (``rank_analysis.arms`` at ``arm_rank``) on the whole MLP at
+    ``tools.arm_seeds.SEEDS`` each, measured on ``whole_mlp.module`` alone: each arm adapter checked against the
+    ability criteria, and the arms' effects (``rank_study.arm_effects``: an arm's value is its seeds' mean) against
+    the stored grid's default adapters at that rank (its seeds give the spread an arm must exceed), over every arm
+    and over only the arms every adapter of which learned (``tools.arm_seeds.learned_rows``). Needs the grid's
+    results (``05_whole_mlp.json``); the arms train on this machine."""
+    from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, whole_mlp_settings
+    from helpers.sweep import run_jobs
+    from tools.arm_seeds import SEEDS, learned_rows, seeded_profile
+    grid = stored_grid(profile)
     rank, module = profile["rank_analysis"]["arm_rank"], profile["rank_analysis"]["whole_mlp"]["module"]
-    cells = arm_cells(profile, **whole_mlp_settings(profile))
+    cells = arm_cells(seeded_profile(profile), **whole_mlp_settings(profile))
     results = run_jobs([c["config"] for c in cells], workers=workers, progress=progress)
     passed, accuracy = abilities(profile, cells, results)
     rows = [{k: v for k, v in r.items() if k != "adapter_dir"} for r in cell_summaries(cells, results, module)]
     default = [s for s in grid["summaries"] if s["arm"] == "trained" and s["rank"] == rank]
-    return {"rank": rank, "module": module, "device": device_name(), "grid_device": grid["device"],
+    learned = learned_rows(default + rows, {k: dict(v, **grid["passed"][k]) for k, v in passed.items()})
+    return {"rank": rank, "module": module, "seeds": SEEDS, "device": device_name(), "grid_device": grid["device"],
             "passed": passed, "accuracy": accuracy, "rows": rows,
-            "effects": [arm_effects(default + rows, m, rank) for m in GRID_MEASURES]}
+            "effects": [arm_effects(default + rows, m, rank) for m in GRID_MEASURES],
+            "learned_arms": sorted({(r["kind"], r["arm"]) for r in learned}),
+            "effects_learned": [arm_effects(learned, m, rank) for m in GRID_MEASURES]}
+
+
+def snapshot_study(profile: dict, workers: int, progress: bool = True) -> dict:
+    """The rank over training on the whole MLP (``rank_study.whole_mlp_snapshot_configs``): per task, at every saved
+    step and at the end, the measures on ``whole_mlp.module`` alone, the accuracy at the task's hardest trained point
+    and whether the adapter passes the ability criteria there (``rank_study.abilities``); beside the stored grid's
+    adapter of the same cell (trained on its own device: the final step should match it up to the device)."""
+    from helpers.rank_study import KINDS, abilities, adapter_name, snapshot_dirs, snapshot_summaries, whole_mlp_snapshot_configs
+    from helpers.sweep import run_jobs
+    grid = stored_grid(profile)
+    module = profile["rank_analysis"]["whole_mlp"]["module"]
+    configs = whole_mlp_snapshot_configs(profile)
+    results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
+    curves = {}
+    for kind, cfg in configs.items():
+        rows = snapshot_summaries(results[kind], cfg["steps"], module)
+        cells = [{"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": f"step {n}", "config": cfg}
+                 for n, _ in snapshot_dirs(results[kind], cfg["steps"])]
+        passed, accuracy = abilities(profile, cells, [{"adapter_dir": str(d)} for _, d in snapshot_dirs(results[kind], cfg["steps"])])
+        curves[kind] = [dict(row, accuracy=accuracy[kind][adapter_name(c)], passed=passed[kind][adapter_name(c)])
+                        for row, c in zip(rows, cells)]
+    some = next(iter(configs.values()))
+    same_cell = {kind: next(s for s in grid["summaries"] if s["kind"] == kind and s["arm"] == "trained"
+                            and s["rank"] == cfg["rank"] and s["seed"] == cfg["seed"]) for kind, cfg in configs.items()}
+    return {"rank": some["rank"], "seed": some["seed"], "module": module, "steps": some["steps"],
+            "snapshots": some["snapshots"], "device": device_name(), "grid_device": grid["device"], "curves": curves,
+            "grid_final": same_cell,
+            "grid_final_accuracy": {kind: grid["accuracy"][kind][adapter_name(dict(cfg, arm="trained"))] for kind, cfg in configs.items()}}
 
 
 def main(argv=None) -> int:
@@ -144,6 +187,9 @@ def main(argv=None) -> int:
     parser.add_argument("--arms", action="store_true",
                         help="instead: the init and scaling arms on the whole MLP at the arm rank, against the stored "
                              "grid (writes results/<profile>/05_whole_mlp_arms.json)")
+    parser.add_argument("--snapshots", action="store_true",
+                        help="instead: the widest-rank, first-seed run per task saving its adapter over training, against "
+                             "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no rank that the slowest rank so far says would end after this many minutes")
     args = parser.parse_args(argv)
@@ -153,11 +199,20 @@ def main(argv=None) -> int:
         parser.error(f"--workers: must be an integer >= 1, got {workers}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
+    if args.arms and args.snapshots:
+        parser.error("--arms, --snapshots: give one of them (each is a study of its own)")
     if args.arms:
-        from helpers.tables import arm_lines
+        from helpers.tables import arm_seed_lines
         got = parser.run(arm_study, profile, workers)
         path = save_results(profile, "05_whole_mlp_arms.json", {"profile": args.profile, **got})
-        print("\n".join(arm_lines(got["effects"], got["passed"])))
+        print("\n".join(arm_seed_lines(got)))
+        print(f"wrote {path}")
+        return 0
+    if args.snapshots:
+        from helpers.tables import snapshot_lines
+        got = parser.run(snapshot_study, profile, workers)
+        path = save_results(profile, "05_whole_mlp_snapshots.json", {"profile": args.profile, **got})
+        print("\n".join(snapshot_lines(got)))
         print(f"wrote {path}")
         return 0
     got = study(profile, workers, args.max_minutes)
