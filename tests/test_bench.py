@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from helpers.paths import REPO_ROOT
 
 
@@ -55,3 +57,15 @@ def test_stack_bench_steps_on_k_times_the_runs_batch_of_its_own_prompts():
     assert two[0][0][:32, :x.shape[1]].equal(x)  # the first 32 rows of the doubled batch are the run's first batch
     got = measure("planning", reps=1, steps=1, factors=(1, 2))
     assert got["ratio_to_one_run"]["1"] == 1.0 and got["samples_per_s"]["2"] > 0
+
+
+def test_step_bench_times_the_step_as_run_beside_its_arms_and_breaks_it_down():
+    """tools.step_bench: the first arm is the baseline of the ratios, the op shares are shares; an unknown arm is
+    refused naming the allowed ones (no speed thresholds; the compiled arms are left to the command line)."""
+    from tools.step_bench import measure
+    got = measure("planning", reps=1, steps=3, arms=("as run", "eager attention"))
+    assert got["speedup_over_as_run"]["as run"] == 1.0 and got["s_per_step"]["eager attention"] > 0
+    assert 0 < sum(got["op_shares_as_run"].values()) <= 1.0 + 1e-6
+    assert set(got["gelu_ms_tanh_vs_erf"]) == {"tanh", "none"} and min(got["gelu_ms_tanh_vs_erf"].values()) > 0
+    with pytest.raises(ValueError, match="arms: allowed values are"):
+        measure("planning", reps=1, steps=3, arms=("nope",))
