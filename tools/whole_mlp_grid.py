@@ -159,10 +159,9 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True) -> dict:
     results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
     curves = {}
     for kind, cfg in configs.items():
-        rows = snapshot_summaries(results[kind], cfg["steps"], module)
-        cells = [{"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": f"step {n}", "config": cfg}
-                 for n, _ in snapshot_dirs(results[kind], cfg["steps"])]
-        passed, accuracy = abilities(profile, cells, [{"adapter_dir": str(d)} for _, d in snapshot_dirs(results[kind], cfg["steps"])])
+        rows, dirs = snapshot_summaries(results[kind], cfg["steps"], module), snapshot_dirs(results[kind], cfg["steps"])
+        cells = [{"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": f"step {n}", "config": cfg} for n, _ in dirs]
+        passed, accuracy = abilities(profile, cells, [{"adapter_dir": str(d)} for _, d in dirs])
         curves[kind] = [dict(row, accuracy=accuracy[kind][adapter_name(c)], passed=passed[kind][adapter_name(c)])
                         for row, c in zip(rows, cells)]
     some = next(iter(configs.values()))
