@@ -178,7 +178,7 @@ def main(argv=None) -> int:
     from helpers.profiles import get_profile
     from helpers.rank_study import GRID_MEASURES
     from helpers.runs import save_results
-    from helpers.tables import grid_lines
+    from helpers.tables import arm_seed_lines, grid_lines, snapshot_lines
     parser = Parser(prog="python -m tools.whole_mlp_grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
     parser.add_argument("--workers", type=int, default=None,
@@ -200,20 +200,15 @@ def main(argv=None) -> int:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
     if args.arms and args.snapshots:
         parser.error("--arms, --snapshots: give one of them (each is a study of its own)")
-    if args.arms:
-        from helpers.tables import arm_seed_lines
-        got = parser.run(arm_study, profile, workers)
-        path = save_results(profile, "05_whole_mlp_arms.json", {"profile": args.profile, **got})
-        print("\n".join(arm_seed_lines(got)))
-        print(f"wrote {path}")
-        return 0
-    if args.snapshots:
-        from helpers.tables import snapshot_lines
-        got = parser.run(snapshot_study, profile, workers)
-        path = save_results(profile, "05_whole_mlp_snapshots.json", {"profile": args.profile, **got})
-        print("\n".join(snapshot_lines(got)))
-        print(f"wrote {path}")
-        return 0
+    # the studies set against the stored grid: which one, where it is stored, how it prints
+    for chosen, work, name, lines in ((args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines),
+                                      (args.snapshots, snapshot_study, "05_whole_mlp_snapshots.json", snapshot_lines)):
+        if chosen:
+            got = parser.run(work, profile, workers)
+            path = save_results(profile, name, {"profile": args.profile, **got})
+            print("\n".join(lines(got)))
+            print(f"wrote {path}")
+            return 0
     got = study(profile, workers, args.max_minutes)
     path = save_results(profile, "05_whole_mlp.json", {"profile": args.profile, **got})
     print("\n".join(grid_lines(got, GRID_MEASURES)))
