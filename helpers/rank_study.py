@@ -67,19 +67,32 @@ def attention_cells(profile: dict) -> list[dict]:
     return study_cells(profile, profile["rank_analysis"]["attention"]["ranks"], **attention_settings(profile))
 
 
-def whole_mlp_settings(profile: dict) -> dict:
-    """The run settings of the grid on the whole MLP (``rank_analysis.whole_mlp``): its target modules, lr
-    (None: ``lora.lr``) and ``steps_x`` times the profile's LoRA steps. The MLP with its input projection adapted
-    learns planning slowly (4x the steps), where the paper's layer alone never does (``tools.planning_probe``)."""
-    wm = profile["rank_analysis"]["whole_mlp"]
-    return {"target_modules": list(wm["target_modules"]), "lr": wm["lr"] if wm["lr"] is not None else profile["lora"]["lr"],
-            "steps": profile["lora"]["steps"] * wm["steps_x"]}
+# The grids trained longer than make figures can (tools.whole_mlp_grid), by their key in rank_analysis: the whole MLP,
+# and the paper's layer alone at peft's default scaling and with rsLoRA, each read on its ``module`` alone; per grid,
+# its results file (results/<profile>/) and the tag of its exported adapters (models/adapters/<kind>-<profile>-<tag>-r<rank>)
+LAYER_GRIDS = {"whole_mlp": ("05_whole_mlp.json", "mlp"), "paper_layer": ("05_paper_layer.json", "x16"),
+               "paper_layer_rslora": ("05_paper_layer_rslora.json", "rslora")}
 
 
-def whole_mlp_cells(profile: dict) -> list[dict]:
-    """The grid on the whole MLP (``rank_analysis.whole_mlp``: ranks, lr, steps), with the seeds and controls of
-    every grid. Its measures are read on the paper's layer alone (``whole_mlp.module``): ``tools.whole_mlp_grid``."""
-    return study_cells(profile, profile["rank_analysis"]["whole_mlp"]["ranks"], **whole_mlp_settings(profile))
+def layer_grid_settings(profile: dict, grid: str = "whole_mlp") -> dict:
+    """The run settings of one of the grids that ``tools.whole_mlp_grid`` trains (``rank_analysis[grid]``, ``grid`` in
+    ``LAYER_GRIDS``): its target modules, lr (None: ``lora.lr``), ``steps_x`` times the profile's LoRA steps and, where
+    it sets it, ``use_rslora``. The MLP with its input projection adapted learns planning at 4x the steps; the paper's
+    layer alone needs 16x at peft's default scaling, or rsLoRA at 4x (``tools.planning_probe``)."""
+    if grid not in LAYER_GRIDS:
+        raise ValueError(f"grid: allowed values are {list(LAYER_GRIDS)}, got {grid!r}")
+    wm = profile["rank_analysis"][grid]
+    out = {"target_modules": list(wm["target_modules"]), "lr": wm["lr"] if wm["lr"] is not None else profile["lora"]["lr"],
+           "steps": profile["lora"]["steps"] * wm["steps_x"]}
+    if wm.get("use_rslora"):
+        out["use_rslora"] = True
+    return out
+
+
+def layer_grid_cells(profile: dict, grid: str = "whole_mlp") -> list[dict]:
+    """One of the grids of ``tools.whole_mlp_grid`` (``rank_analysis[grid]``: ranks, lr, steps, scaling), with the
+    seeds and controls of every grid. Its measures are read on ``rank_analysis[grid]["module"]`` alone."""
+    return study_cells(profile, profile["rank_analysis"][grid]["ranks"], **layer_grid_settings(profile, grid))
 
 
 def arm_cells(profile: dict, **settings) -> list[dict]:
@@ -113,14 +126,14 @@ def snapshot_configs(profile: dict, attention: bool = False) -> dict:
 
 
 def whole_mlp_snapshot_configs(profile: dict) -> dict:
-    """Per task, the whole-MLP grid's widest-rank, first-seed run (``whole_mlp_cells``) once more, saving its adapter
+    """Per task, the whole-MLP grid's widest-rank, first-seed run (``layer_grid_cells``) once more, saving its adapter
     at the ``rank_analysis.snapshots`` steps scaled by ``whole_mlp.steps_x`` (the run is ``steps_x`` times as long):
     the rank over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     wm = ra["whole_mlp"]
     return {kind: run_configs(profile, kind, [max(wm["ranks"])], ra["seeds"][:1],
-                              snapshots=[n * wm["steps_x"] for n in ra["snapshots"]], **whole_mlp_settings(profile))[0]
+                              snapshots=[n * wm["steps_x"] for n in ra["snapshots"]], **layer_grid_settings(profile))[0]
             for kind in KINDS}
 
 

@@ -12,7 +12,7 @@ import sys
 
 from .criteria import failures
 from .errors import Refused
-from .rank_study import claim_verdict
+from .rank_study import LAYER_GRIDS, claim_verdict
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -196,7 +196,11 @@ def rank_findings(profile: str) -> list[str]:
     whole = _load(profile, "05_whole_mlp.json")  # tools.whole_mlp_grid
     if whole and "table" in whole:
         arms = _load(profile, "05_whole_mlp_arms.json") or {}  # tools.whole_mlp_grid --arms
-        grids.append((whole_mlp_name(whole), dict(whole, arms=arms.get("effects", []), arm_passed=arms.get("passed", {}))))
+        grids.append((layer_grid_name(whole), dict(whole, arms=arms.get("effects", []), arm_passed=arms.get("passed", {}))))
+    for grid_key in PAPER_LAYER_GRIDS:  # tools.whole_mlp_grid --grid paper_layer / paper_layer_rslora
+        alone = _load(profile, LAYER_GRIDS[grid_key][0])
+        if alone and "table" in alone:
+            grids.append((layer_grid_name(alone), alone))
     lines = []
     for name, grid in grids:
         top = max(grid["ranks"])
@@ -210,7 +214,7 @@ def rank_findings(profile: str) -> list[str]:
                          f"from the random control) at r = {usable or 'none'}; at r={top}: {cells}"
                          + (f"; full fine-tuning update: {full}" if full else "") + ".")
     for name, grid in grids:  # then the init and scaling arms of each grid
-        where = "" if grid is rank else f" on {whole_mlp_name(grid, short=True)}" if "module" in grid else \
+        where = "" if grid is rank else f" on {layer_grid_name(grid, short=True)}" if "module" in grid else \
             f" on {', '.join(grid['target_modules'])}"
         fails = {k: [a for a, ok in v.items() if not ok] for k, v in grid.get("arm_passed", {}).items()}
         learned_note = "; arm adapters failing the ability criteria: " + ", ".join(
@@ -305,7 +309,7 @@ def claims(profile: str) -> list[dict]:
                         "verdict": ("reproduced" if overlap else "not reproduced") if ok else "untestable here",
                         "notebook": "04"})
     if ab and ab.get("module_abilities"):
-        out += module_claims(ab)
+        out += module_claims(ab, (_load(profile, "planning_probes.json") or {}).get("rows", []))
     if rank:
         out += rank_claims(rank, ["thr_1e-3", "entropy_rank", "energy_90"])
         if rank.get("attention"):
@@ -313,8 +317,13 @@ def claims(profile: str) -> list[dict]:
                                layer=", ".join(rank["attention"]["target_modules"]))
         whole = _load(profile, "05_whole_mlp.json")
         if whole and "ratios" in whole:
-            out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=whole_mlp_name(whole, short=True),
+            out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(whole, short=True),
                                note="the paper's layer, trained with mlp.c_fc: where both tasks learn")
+        for grid_key in PAPER_LAYER_GRIDS:
+            alone = _load(profile, LAYER_GRIDS[grid_key][0])
+            if alone and "ratios" in alone:
+                out += rank_claims(alone, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(alone, short=True),
+                                   note=f"the paper's layer alone, {alone['steps']:,} steps: where both tasks learn")
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
         why_p = grid_learned(rank, "planning")
@@ -333,9 +342,18 @@ RANK_CLAIMS = {"thr_1e-3": ("effective rank (s/s[0] > 1e-3) is 2-3x lower for re
                "energy_90": ("same claim, 90%-energy rank (not in the paper)", "-")}
 
 
-def whole_mlp_name(grid: dict, short: bool = False) -> str:
-    """How the findings and claims name the grid of ``tools.whole_mlp_grid`` (``05_whole_mlp.json``)."""
-    name = f"{grid['module']} inside a LoRA on {' + '.join(grid['target_modules'])}"
+def layer_grid_name(grid: dict, short: bool = False) -> str:
+    """How the findings and claims name a grid of ``tools.whole_mlp_grid`` (``05_whole_mlp.json``,
+    ``05_paper_layer.json``): the layer its measures are read on, inside which LoRA, and rsLoRA where it scales so.
+
+    >>> layer_grid_name({"module": "mlp.c_proj", "target_modules": ["mlp.c_fc", "mlp.c_proj"]}, short=True)
+    'mlp.c_proj inside a LoRA on mlp.c_fc + mlp.c_proj'
+    >>> layer_grid_name({"module": "mlp.c_proj", "target_modules": ["mlp.c_proj"], "use_rslora": True}, short=True)
+    'mlp.c_proj alone, rsLoRA (alpha/sqrt(r))'
+    """
+    alone = grid["target_modules"] == [grid["module"]]
+    name = (f"{grid['module']} alone" if alone else f"{grid['module']} inside a LoRA on {' + '.join(grid['target_modules'])}") \
+        + (", rsLoRA (alpha/sqrt(r))" if grid.get("use_rslora") else "")
     return name if short else f"Rank grid on {name} ({grid['steps']} steps, trained on {grid['device']})"
 
 
@@ -363,13 +381,27 @@ def rank_claims(grid: dict, measures: list[str], layer: str | None = None,
 
 
 PAPER_LAYER = "mlp.c_proj"
+# tools.whole_mlp_grid's grids on the paper's layer alone (rank_study.LAYER_GRIDS)
+PAPER_LAYER_GRIDS = ("paper_layer", "paper_layer_rslora")
 
 
-def module_claims(ab: dict) -> list[dict]:
+def _hop(probe_row: dict, hops: int) -> float:
+    """A planning probe's accuracy at ``hops``."""
+    return next(p["accuracy"] for p in probe_row["points"] if p["hops"] == hops)
+
+
+def module_claims(ab: dict, probes: list[dict] = ()) -> list[dict]:
     """Notebook 04's target-module arms: can a LoRA on the paper's layer (``mlp.c_proj``) add the
     ability, and can a LoRA anywhere? A verdict needs an arm that learned (the criteria): if none did,
-    the task is beyond these LoRAs and the question is untestable here."""
+    the task is beyond these LoRAs and the question is untestable here. Where the paper's layer fails in
+    notebook 04's steps, ``probes`` (``planning_probes.json``' rows: longer planning runs) can show it learning
+    given more training: a probe arm on the paper's layer alone every seed of which passes makes it reproduced."""
     out = []
+    longer = {}  # planning probe arms on the paper's layer alone, every seed of which passed
+    for r in probes:
+        if r["target_modules"] == [PAPER_LAYER]:
+            longer.setdefault(r["arm"], []).append(r)
+    longer = {a: runs for a, runs in longer.items() if all(r["passed"] for r in runs)}
     for kind, by_arm in ab["module_abilities"].items():
         if PAPER_LAYER not in by_arm:
             continue
@@ -387,6 +419,12 @@ def module_claims(ab: dict) -> list[dict]:
                 f"(base {base}): " + ", ".join(phrase(a, runs) for a, runs in arms.items()))
         if PAPER_LAYER in learners:
             verdict = "reproduced"
+        elif kind == "planning" and longer:
+            verdict = "reproduced"
+            ours += (f"; {PAPER_LAYER} fails in these steps ({'; '.join(paper_runs[0]['failing'])}) but learns given more "
+                     "training (tools.planning_probe): " + ", ".join(
+                         f"{a}: {len(runs)}/{len(runs)} pass at {runs[0]['steps']:,} steps (3rd hop "
+                         + ", ".join(f"{_hop(r, 3):.2f}" for r in runs) + ")" for a, runs in longer.items()))
         elif learners:
             verdict = "not reproduced"
             ours += f"; {PAPER_LAYER} fails ({'; '.join(paper_runs[0]['failing'])}) where {', '.join(learners)} learn"

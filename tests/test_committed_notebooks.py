@@ -3,7 +3,7 @@ notebooks 01-02 in CI and compares every output; 03-05 need their LoRA runs (abo
 so here every table they print that is a function of their saved results (results/small/03-05_*.json) is
 re-rendered by the same code and compared with the cell's stored output: the findings (the claims table's
 rows, `report.finding_lines` / `report.lora_findings`), notebook 03's paired tests and ability criteria,
-notebook 04's ablation rows, notebook 05's headline ratios, control, attention grid and stored whole-MLP grid (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
+notebook 04's ablation rows, notebook 05's headline ratios, control, attention grid and stored whole-MLP and paper-layer grids (`helpers.tables`). A notebook re-run without its results (or results regenerated without the notebook) fails here."""
 import json
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from helpers.paths import REPO_ROOT, RESULTS
 from helpers.report import finding_lines, lora_findings, rank_findings
 from helpers.profiles import get_profile
-from helpers.rank_study import GRID_MEASURES
+from helpers.rank_study import GRID_MEASURES, LAYER_GRIDS
 from helpers.tables import (ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, grid_lines,
                             lora_setup_lines, paired_lines, ratio_row, snapshot_lines)
 
@@ -114,6 +114,26 @@ def test_notebook_05_prints_the_stored_whole_mlp_grid():
     where = f"{stored['module']} inside a LoRA on {' + '.join(stored['target_modules'])}, {stored['steps']} steps"
     lines = [f"{stored['runs']} adapters ({where}), trained on {stored['device']}"] + grid_lines(stored, GRID_MEASURES)
     assert _printed("05_rank_analysis.ipynb", "grid_lines(whole_mlp") == "".join(f"{line}\n" for line in lines)
+
+
+def test_notebook_05_prints_the_stored_paper_layer_grids():
+    """tools.whole_mlp_grid --grid paper_layer / paper_layer_rslora's results and each grid's planning/reasoning
+    overlap, as notebook 05 prints them; the overlaps are the ones 05_rank.json keeps."""
+    saved, lines = _results("05_rank.json"), []
+    for grid_key in ("paper_layer", "paper_layer_rslora"):
+        path = RESULTS / "small" / LAYER_GRIDS[grid_key][0]
+        if not path.exists():
+            lines.append(f"no stored {grid_key} grid for this profile: python -m tools.whole_mlp_grid --grid {grid_key} "
+                         "--profile small")
+            continue
+        g = json.loads(path.read_text())
+        how = "rsLoRA (alpha/sqrt(r))" if g.get("use_rslora") else "alpha = r/2"
+        lines.append(f"{g['runs']} adapters ({g['module']} alone, {how}, {g['steps']} steps), trained on {g['device']}")
+        lines += grid_lines(g, GRID_MEASURES)
+        name = f"mlp.c_proj alone, {how}, {g['steps']} steps: planning vs reasoning, r={max(g['ranks'])}"
+        by_k = saved["overlap"][name]
+        lines.append(f"{name}: " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})" for k in sorted(by_k, key=int)) + "\n")
+    assert _printed("05_rank_analysis.ipynb", "grid_lines(g, GRID_MEASURES)") == "".join(f"{line}\n" for line in lines)
 
 
 def test_notebook_05_prints_the_saved_init_and_scaling_arms():

@@ -162,6 +162,23 @@ def test_module_claim_needs_an_arm_that_learned(paper, other, verdict):
         assert "mlp.c_proj fails (3: accuracy 0.42 (need >= 0.5)) where attn.c_attn learn" in row["ours"]
 
 
+def test_module_claim_counts_longer_probes_on_the_papers_layer_alone():
+    """A probe arm on mlp.c_proj alone every seed of which passes makes planning reproduced; one failing seed, or an
+    arm on other layers too, does not."""
+    ab = {"rows": [{"ablation": "target modules", "setting": "r=64, lr 0.003"}],
+          "module_abilities": {"planning": {"attn.c_attn": [_arm(True, 0.63)], "mlp.c_proj": [_arm(False, 0.42)]}}}
+    probe = lambda arm, ok, acc, modules=("mlp.c_proj",): {
+        "arm": arm, "target_modules": list(modules), "passed": ok, "steps": 9600,
+        "points": [{"hops": 1, "accuracy": 1.0}, {"hops": 3, "accuracy": acc}]}
+    (row,) = report.module_claims(ab, [probe("long", True, 0.72), probe("long", True, 0.61)])
+    assert row["verdict"] == "reproduced"
+    assert row["ours"].endswith("mlp.c_proj fails in these steps (3: accuracy 0.42 (need >= 0.5)) but learns given more "
+                                "training (tools.planning_probe): long: 2/2 pass at 9,600 steps (3rd hop 0.72, 0.61)")
+    for probes in ([probe("long", True, 0.72), probe("long", False, 0.45)],
+                   [probe("all", True, 0.8, ("mlp.c_fc", "mlp.c_proj"))]):
+        assert report.module_claims(ab, probes)[0]["verdict"] == "not reproduced"
+
+
 def test_module_claims_skip_a_grid_without_the_papers_layer():
     ab = {"rows": [], "module_abilities": {"planning": {"attn.c_attn": [_arm(True, 0.6)]}}}
     assert report.module_claims(ab) == []

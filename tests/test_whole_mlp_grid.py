@@ -28,7 +28,7 @@ def test_the_whole_mlp_grid_is_the_rank_grid_on_the_whole_mlp():
     the planning probe's whole-MLP arm at 4x the steps is the same run (one config)."""
     profile = get_profile("small")
     ra, wm = profile["rank_analysis"], profile["rank_analysis"]["whole_mlp"]
-    cells = rank_study.whole_mlp_cells(profile)
+    cells = rank_study.layer_grid_cells(profile)
     for kind in ("planning", "reasoning"):
         for arm, seeds in (("trained", ra["seeds"]), ("shuffled", ra["control_seeds"])):
             got = sorted((c["rank"], c["seed"]) for c in cells if c["kind"] == kind and c["arm"] == arm)
@@ -40,6 +40,35 @@ def test_the_whole_mlp_grid_is_the_rank_grid_on_the_whole_mlp():
         assert (cfg.get("targets") == "shuffled") == (c["arm"] == "shuffled")
     probe = [cfg for name, _, cfg in arm_configs(profile) if name == "5-hash chains, whole MLP, 4x steps"]
     assert probe and all(cfg in [c["config"] for c in cells] for cfg in probe)
+
+
+@pytest.mark.parametrize("grid, steps_x, rslora, probe_arm", [
+    ("paper_layer", 16, False, "5-hash chains, mlp.c_proj, 16x steps"),
+    ("paper_layer_rslora", 4, True, "5-hash chains, mlp.c_proj, rsLoRA, 4x steps")])
+def test_the_paper_layer_grids_are_the_rank_grid_on_mlp_c_proj_alone(grid, steps_x, rslora, probe_arm):
+    """rank_analysis.paper_layer(_rslora): the paper's layer alone at its ranks with every grid's seeds and controls,
+    16x the steps at the paper's scaling or 4x with rsLoRA; the planning probe's arm of the same setting is the grid's
+    planning adapters (one config each)."""
+    profile = get_profile("small")
+    ra, pl = profile["rank_analysis"], profile["rank_analysis"][grid]
+    cells = rank_study.layer_grid_cells(profile, grid)
+    assert len(cells) == 2 * len(pl["ranks"]) * (len(ra["seeds"]) + len(ra["control_seeds"]))
+    for c in cells:
+        cfg = c["config"]
+        assert cfg["target_modules"] == ["mlp.c_proj"] == profile["lora"]["target_modules"]
+        assert cfg.get("use_rslora", False) is rslora and cfg["lr"] == profile["lora"]["lr"]
+        assert cfg["steps"] == steps_x * profile["lora"]["steps"] and cfg["alpha"] == profile["lora"]["alpha_ratio"] * cfg["rank"]
+    probe = [cfg for name, _, cfg in arm_configs(profile) if name == probe_arm]
+    grid_runs = [c["config"] for c in cells if c["kind"] == "planning" and c["arm"] == "trained" and c["rank"] == 64]
+    assert len(probe) == 3 and probe == grid_runs
+
+
+def test_layer_grid_settings_refuse_an_unknown_grid():
+    profile = get_profile("small")
+    # the whole-MLP grid's configs are unchanged by the scaling key (its default is never stored)
+    assert all("use_rslora" not in c["config"] for c in rank_study.layer_grid_cells(profile))
+    with pytest.raises(ValueError, match="grid: allowed values are \\['whole_mlp', 'paper_layer', 'paper_layer_rslora'\\], got 'mlp'"):
+        rank_study.layer_grid_settings(profile, "mlp")
 
 
 def test_layer_summary_reads_the_named_module_alone(lora_config, tmp_path):
@@ -71,7 +100,7 @@ def test_the_snapshot_runs_are_the_grids_widest_first_seed_cells_saving_over_tra
     times steps_x, all inside the run."""
     profile = get_profile("small")
     ra, wm = profile["rank_analysis"], profile["rank_analysis"]["whole_mlp"]
-    cells = {c["kind"]: c["config"] for c in rank_study.whole_mlp_cells(profile)
+    cells = {c["kind"]: c["config"] for c in rank_study.layer_grid_cells(profile)
              if c["arm"] == "trained" and c["rank"] == max(wm["ranks"]) and c["seed"] == ra["seeds"][0]}
     snaps = rank_study.whole_mlp_snapshot_configs(profile)
     assert set(snaps) == set(cells) == {"planning", "reasoning"}
@@ -103,7 +132,7 @@ def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
     import helpers.sweep
     monkeypatch.setattr(helpers.sweep, "run_jobs", fake_jobs)
     cells = [{"kind": "planning", "rank": r, "seed": 0, "arm": "trained", "config": {"rank": r}} for r in (2, 4, 8, 16, 32, 64)]
-    monkeypatch.setattr(rank_study, "whole_mlp_cells", lambda profile: cells)
+    monkeypatch.setattr(rank_study, "layer_grid_cells", lambda profile, grid="whole_mlp": cells)
     got = whole_mlp_grid.train(get_profile("small"), workers=2, max_minutes=5, progress=False)
     assert got["ranks"] == [16, 64] and got["skipped"] == [2, 4, 8, 32]
     assert [c["rank"] for c in got["cells"]] == [64, 16] and len(got["results"]) == 2
@@ -112,35 +141,39 @@ def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
 
 def test_bad_arguments_are_refused_before_training(capsys):
     for argv, what in ((["--workers", "0"], "--workers"), (["--max-minutes", "-1"], "--max-minutes"),
-                       (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots")):
+                       (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots"),
+                       (["--grid", "paper_layer", "--arms"], "--grid paper_layer"), (["--grid", "mlp"], "--grid")):
         with pytest.raises(SystemExit) as err:
             whole_mlp_grid.main(argv)
         assert err.value.code == 2 and what in capsys.readouterr().err
 
 
-def _stored() -> dict:
-    path = RESULTS / "small" / "05_whole_mlp.json"
+def _stored(grid: str = "whole_mlp") -> dict:
+    path = RESULTS / "small" / whole_mlp_grid.GRIDS[grid][0]
     if not path.exists():
         pytest.skip(f"{path} is not committed")
     return json.loads(path.read_text())
 
 
-def test_the_stored_grid_is_the_profiles_and_complete():
-    stored, profile = _stored(), get_profile("small")
-    wm = profile["rank_analysis"]["whole_mlp"]
+@pytest.mark.parametrize("grid", list(whole_mlp_grid.GRIDS))
+def test_the_stored_grid_is_the_profiles_and_complete(grid):
+    stored, profile = _stored(grid), get_profile("small")
+    wm = profile["rank_analysis"][grid]
     assert stored["ranks"] == wm["ranks"] and stored["ranks_skipped"] == []
     assert stored["target_modules"] == wm["target_modules"] and stored["module"] == wm["module"]
     assert stored["steps"] == wm["steps_x"] * profile["lora"]["steps"] and stored["lr"] == profile["lora"]["lr"]
-    assert stored["runs"] == len(rank_study.whole_mlp_cells(profile))
+    assert stored.get("use_rslora", False) == wm.get("use_rslora", False)
+    assert stored["runs"] == len(rank_study.layer_grid_cells(profile, grid))
     trained = [s for s in stored["summaries"] if s["arm"] == "trained"]
     assert len(trained) == 2 * len(wm["ranks"]) * len(profile["rank_analysis"]["seeds"])
     # every measure is the paper's layer alone: one mlp.c_proj per block
     assert {s["n_layers"] for s in stored["summaries"]} == {profile["model"]["n_layer"]}
 
 
-def test_the_stored_verdicts_follow_from_the_stored_rows():
+@pytest.mark.parametrize("grid", list(whole_mlp_grid.GRIDS))
+def test_the_stored_verdicts_follow_from_the_stored_rows(grid):
     """The table, the ratios and the verdicts recompute from the stored per-adapter summaries and abilities."""
-    stored = _stored()
+    stored = _stored(grid)
     table = [row for m in rank_study.MEASURES for row in rank_study.measure_table(stored["summaries"], m)]
     assert len(table) == len(stored["table"])
     for got, want in zip(table, stored["table"]):

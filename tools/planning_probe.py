@@ -29,6 +29,12 @@ ARMS = [
     ("5-hash chains, mlp.c_proj, lr 3e-3", {}, {"lr": 3e-3, "seeds": [1, 2]}),
     ("5-hash chains, whole MLP, lr 3e-3", {}, {"target_modules": WHOLE_MLP, "lr": 3e-3, "seeds": [1, 2]}),
     ("5-hash chains, attn.c_attn, lr 3e-3", {}, {"target_modules": ["attn.c_attn"], "lr": 3e-3, "seeds": [1, 2]}),
+    # rsLoRA (scale alpha/sqrt(r): 8x the default's at r = 64) lifts the whole MLP's 3rd hop from 0.53-0.57 to
+    # 0.81-0.87 at 4x the steps (tools.whole_mlp_grid --arms), but not mlp.c_proj's at 600 steps (0.45, notebook 05):
+    # does the paper's layer alone learn the hop with it, given the steps?
+    ("5-hash chains, mlp.c_proj, rsLoRA, 4x steps", {}, {"use_rslora": True, "steps_x": 4, "seeds": [0, 1, 2]}),
+    ("5-hash chains, mlp.c_proj, rsLoRA, 16x steps", {}, {"use_rslora": True, "steps_x": 16}),
+    ("5-hash chains, mlp.c_proj, 16x steps", {}, {"steps_x": 16, "seeds": [0, 1, 2]}),
 ]
 
 

@@ -1,7 +1,7 @@
 """Notebook 05's rank grid on the whole MLP (``mlp.c_fc`` and ``mlp.c_proj`` adapted), its measures read on
-the paper's layer ``mlp.c_proj`` alone: the one setting found here in which a LoRA that includes the paper's
-layer learns planning (the 3rd hop) as well as reasoning, so that the paper's comparison becomes testable on
-adapters that learned. The grid (``rank_analysis.whole_mlp``): its ranks, the seeds and shuffled-target
+the paper's layer ``mlp.c_proj`` alone: a setting in which a LoRA that includes the paper's layer learns planning
+(the 3rd hop) as well as reasoning within 4x notebook 03's steps at peft's default scaling, so that the paper's
+comparison becomes testable on adapters that learned (the paper's layer alone needs 16x, or rsLoRA: ``--grid``). The grid (``rank_analysis.whole_mlp``): its ranks, the seeds and shuffled-target
 controls of every grid, ``steps_x`` times the profile's LoRA steps; the random-update control, the ability
 criteria, the usable ranks and the verdicts are notebook 05's (``rank_study.analyze_grid``)::
 
@@ -19,10 +19,18 @@ The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<
 ``results/<profile>/05_whole_mlp_arms.json``. ``--snapshots`` trains the grid's widest-rank, first-seed run of each
 task once more, saving its adapter at ``rank_analysis.snapshots`` times ``steps_x``: the measures on the paper's layer
 and the accuracy at the hardest trained point over training, ``results/<profile>/05_whole_mlp_snapshots.json``.
+``--grid paper_layer`` trains the same grid on the paper's layer alone instead, at the full width only and long enough
+for its planning adapters to learn the 3rd hop (``rank_analysis.paper_layer``, small profile: ``mlp.c_proj``, peft's
+default scaling alpha = r/2 as in the paper, 16x the steps): ``results/<profile>/05_paper_layer.json``, its widest
+rank's first-seed adapters exported to ``models/adapters/<kind>-<profile>-x16-r<rank>/``; ``--grid paper_layer_rslora``
+with rsLoRA at 4x the steps (``rank_analysis.paper_layer_rslora``): ``05_paper_layer_rslora.json``,
+``models/adapters/<kind>-<profile>-rslora-r<rank>/``.
 """
 from __future__ import annotations
 
 import time
+
+from helpers.rank_study import LAYER_GRIDS as GRIDS  # per grid: its results file and its exported adapters' tag
 
 
 def rank_order(ranks: list[int]) -> list[int]:
@@ -48,16 +56,17 @@ def device_name() -> str:
     return f"CPU ({platform.processor() or platform.machine()})"
 
 
-def train(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True) -> dict:
-    """Train (or load) the grid rank by rank (``rank_order``): ``{"cells", "results", "ranks", "skipped",
+def train(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True,
+          grid: str = "whole_mlp") -> dict:
+    """Train (or load) the grid (``rank_analysis[grid]``) rank by rank (``rank_order``): ``{"cells", "results", "ranks", "skipped",
     "minutes"}`` with the cells and results of the ranks trained; a rank starts only if the slowest rank so
     far still fits in ``max_minutes`` (the first always starts)."""
-    from helpers.rank_study import whole_mlp_cells
+    from helpers.rank_study import layer_grid_cells
     from helpers.sweep import run_jobs
-    cells = whole_mlp_cells(profile)
+    cells = layer_grid_cells(profile, grid)
     start, slowest = time.time(), 0.0
     done_cells, done_results, ranks, skipped, minutes = [], [], [], [], {}
-    for rank in rank_order(profile["rank_analysis"]["whole_mlp"]["ranks"]):
+    for rank in rank_order(profile["rank_analysis"][grid]["ranks"]):
         elapsed = time.time() - start
         if max_minutes is not None and elapsed + slowest > 60 * max_minutes:
             skipped.append(rank)
@@ -73,9 +82,9 @@ def train(profile: dict, workers: int, max_minutes: float | None = None, progres
             "minutes": minutes}
 
 
-def export_widest(profile: dict, cells: list[dict], results: list[dict], device: str) -> dict:
+def export_widest(profile: dict, cells: list[dict], results: list[dict], device: str, tag: str = "mlp") -> dict:
     """The widest rank's first-seed trained adapter of each task, exported beside notebooks 03's and 05's to
-    ``models/adapters/<kind>-<profile>-mlp-r<rank>/`` (peft's format, with ``adapter_info.json`` naming the device
+    ``models/adapters/<kind>-<profile>-<tag>-r<rank>/`` (peft's format, with ``adapter_info.json`` naming the device
     it trained on): ``{kind: repo-relative folder}``."""
     from helpers.lora import export_adapter
     from helpers.paths import BASES, REPO_ROOT, output_name
@@ -83,30 +92,33 @@ def export_widest(profile: dict, cells: list[dict], results: list[dict], device:
     out = {}
     for c, r in zip(cells, results):
         if c["arm"] == "trained" and c["rank"] == top and c["seed"] == first:
-            folder = BASES / "adapters" / f"{c['kind']}-{output_name(profile)}-mlp-r{top}"
+            folder = BASES / "adapters" / f"{c['kind']}-{output_name(profile)}-{tag}-r{top}"
             out[c["kind"]] = str(export_adapter(r, folder, notes={"trained_on": device}).relative_to(REPO_ROOT))
     return out
 
 
-def study(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True) -> dict:
-    """Train the grid (``train``) and analyse it on ``whole_mlp.module`` like notebook 05's grids: what a
+def study(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True,
+          grid: str = "whole_mlp") -> dict:
+    """Train the grid (``train``) and analyse it on ``rank_analysis[grid]["module"]`` like notebook 05's grids: what a
     results file keeps, with the device, the minutes per rank and ``runs_per_minute``: the runs this call trained
     over all its ranks' minutes (loading a rank from the run cache counts too)."""
-    from helpers.rank_study import analyze_grid, whole_mlp_settings
-    wm = profile["rank_analysis"]["whole_mlp"]
-    got = train(profile, workers, max_minutes, progress)
+    from helpers.rank_study import analyze_grid, layer_grid_settings
+    module = profile["rank_analysis"][grid]["module"]
+    got = train(profile, workers, max_minutes, progress, grid)
     fresh = sum(not r["cached"] for r in got["results"])
     minutes = sum(got["minutes"].values())
-    grid = analyze_grid(profile, got["cells"], got["results"], module=wm["module"])
+    analysed = analyze_grid(profile, got["cells"], got["results"], module=module)
     device = device_name()
-    return {**whole_mlp_settings(profile), "module": wm["module"], "ranks": got["ranks"], "ranks_skipped": got["skipped"],
-            "seeds": profile["rank_analysis"]["seeds"], "control_seeds": profile["rank_analysis"]["control_seeds"],
-            "device": device, "workers": workers, "exported": export_widest(profile, got["cells"], got["results"], device),
+    exported = export_widest(profile, got["cells"], got["results"], device, GRIDS[grid][1])
+    return {**layer_grid_settings(profile, grid), "grid": grid, "module": module, "ranks": got["ranks"],
+            "ranks_skipped": got["skipped"], "seeds": profile["rank_analysis"]["seeds"],
+            "control_seeds": profile["rank_analysis"]["control_seeds"],
+            "device": device, "workers": workers, "exported": exported,
             "runs": len(got["results"]), "runs_trained": fresh,
             "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
-            "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in grid["summaries"] + grid["randoms"]],
-            **{k: grid[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
+            "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in analysed["summaries"] + analysed["randoms"]],
+            **{k: analysed[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
 
 
 def stored_grid(profile: dict) -> dict:
@@ -128,12 +140,12 @@ def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
     the stored grid's default adapters at that rank (its seeds give the spread an arm must exceed), over every arm
     and over only the arms every adapter of which learned (``tools.arm_seeds.learned_rows``). Needs the grid's
     results (``05_whole_mlp.json``); the arms train on this machine."""
-    from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, whole_mlp_settings
+    from helpers.rank_study import GRID_MEASURES, abilities, arm_cells, arm_effects, cell_summaries, layer_grid_settings
     from helpers.sweep import run_jobs
     from tools.arm_seeds import SEEDS, learned_rows, seeded_profile
     grid = stored_grid(profile)
     rank, module = profile["rank_analysis"]["arm_rank"], profile["rank_analysis"]["whole_mlp"]["module"]
-    cells = arm_cells(seeded_profile(profile), **whole_mlp_settings(profile))
+    cells = arm_cells(seeded_profile(profile), **layer_grid_settings(profile))
     results = run_jobs([c["config"] for c in cells], workers=workers, progress=progress)
     passed, accuracy = abilities(profile, cells, results)
     rows = [{k: v for k, v in r.items() if k != "adapter_dir"} for r in cell_summaries(cells, results, module)]
@@ -189,6 +201,10 @@ def main(argv=None) -> int:
     parser.add_argument("--snapshots", action="store_true",
                         help="instead: the widest-rank, first-seed run per task saving its adapter over training, against "
                              "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json)")
+    parser.add_argument("--grid", choices=list(GRIDS), default="whole_mlp",
+                        help="which grid: the whole MLP (default), or the paper's layer alone trained longer "
+                             "(rank_analysis.paper_layer, 05_paper_layer.json) or with rsLoRA "
+                             "(rank_analysis.paper_layer_rslora, 05_paper_layer_rslora.json)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no rank that the slowest rank so far says would end after this many minutes")
     args = parser.parse_args(argv)
@@ -200,6 +216,8 @@ def main(argv=None) -> int:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
     if args.arms and args.snapshots:
         parser.error("--arms, --snapshots: give one of them (each is a study of its own)")
+    if args.grid != "whole_mlp" and (args.arms or args.snapshots):
+        parser.error(f"--grid {args.grid}: --arms and --snapshots are studies of the whole-MLP grid only")
     # the studies set against the stored grid: which one, where it is stored, how it prints
     for chosen, work, name, lines in ((args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines),
                                       (args.snapshots, snapshot_study, "05_whole_mlp_snapshots.json", snapshot_lines)):
@@ -209,8 +227,8 @@ def main(argv=None) -> int:
             print("\n".join(lines(got)))
             print(f"wrote {path}")
             return 0
-    got = study(profile, workers, args.max_minutes)
-    path = save_results(profile, "05_whole_mlp.json", {"profile": args.profile, **got})
+    got = study(profile, workers, args.max_minutes, grid=args.grid)
+    path = save_results(profile, GRIDS[args.grid][0], {"profile": args.profile, **got})
     print("\n".join(grid_lines(got, GRID_MEASURES)))
     print(f"{got['runs_trained']} runs trained on {got['device']} ({workers} workers), ranks {got['ranks']}"
           + (f", left out: {got['ranks_skipped']}" if got["ranks_skipped"] else "")
