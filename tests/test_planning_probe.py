@@ -8,9 +8,11 @@ def test_each_arm_changes_what_its_name_says():
     arms = arm_configs(profile)
     assert [name for name, _, _ in arms] == [name for name, _, s in ARMS for _ in s.get("seeds", [0])]
     for name, _, c in arms:
-        longer = "4x steps" in name
-        assert c["steps"] == (4 if longer else 1) * profile["lora"]["steps"]
-        assert c["seed"] in ((0, 1) if "whole MLP" in name else (0,)) if longer else c["seed"] in (1, 2)
+        times = 16 if "16x steps" in name else 4 if "4x steps" in name else 1
+        assert c["steps"] == times * profile["lora"]["steps"]
+        seeds = (0, 1) if "whole MLP" in name else (0, 1, 2) if "mlp.c_proj, 16x" in name or "rsLoRA, 4x" in name else (0,)
+        assert c["seed"] in seeds if times > 1 else c["seed"] in (1, 2)
+        assert c.get("use_rslora", False) == ("rsLoRA" in name)
         assert c["task"]["chain_length"] == (10 if name.startswith("10-hash") else 5)
         assert (c["task"]["min_hops"], c["task"]["max_hops"]) == (1, 3)
         if "full fine-tuning" in name:
@@ -21,3 +23,5 @@ def test_each_arm_changes_what_its_name_says():
                                            ["attn.c_attn"] if "attn.c_attn" in name else ["mlp.c_proj"])
     for arm in ("attn.c_attn", "whole MLP", "mlp.c_proj"):
         assert sorted(c["seed"] for name, _, c in arms if name.endswith(f"{arm}, lr 3e-3")) == [1, 2]
+    for arm in ("mlp.c_proj, rsLoRA, 4x steps", "mlp.c_proj, 16x steps"):  # the paper's layer alone, given more training
+        assert sorted(c["seed"] for name, _, c in arms if name.endswith(arm)) == [0, 1, 2]
