@@ -1,8 +1,8 @@
 """Notebook 05's rank grid on the whole MLP (``mlp.c_fc`` and ``mlp.c_proj`` adapted), its measures read on
 the paper's layer ``mlp.c_proj`` alone: a setting in which a LoRA that includes the paper's layer learns planning
 (the 3rd hop) as well as reasoning within 4x notebook 03's steps at peft's default scaling, so that the paper's
-comparison becomes testable on adapters that learned (the paper's layer alone needs 16x, or rsLoRA: ``--grid``). The grid (``rank_analysis.whole_mlp``): its ranks, the seeds and shuffled-target
-controls of every grid, ``steps_x`` times the profile's LoRA steps; the random-update control, the ability
+comparison becomes testable on adapters that learned (the paper's layer alone needs 16x, or rsLoRA: ``--grid``).
+The grid (``rank_analysis.whole_mlp``): its ranks, the seeds and shuffled-target controls of every grid, ``steps_x`` times the profile's LoRA steps; the random-update control, the ability
 criteria, the usable ranks and the verdicts are notebook 05's (``rank_study.analyze_grid``)::
 
     python -m tools.whole_mlp_grid                         # small profile: results/small/05_whole_mlp.json
@@ -58,8 +58,8 @@ def device_name() -> str:
 
 def train(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True,
           grid: str = "whole_mlp") -> dict:
-    """Train (or load) the grid (``rank_analysis[grid]``) rank by rank (``rank_order``): ``{"cells", "results", "ranks", "skipped",
-    "minutes"}`` with the cells and results of the ranks trained; a rank starts only if the slowest rank so
+    """Train (or load) the grid (``rank_analysis[grid]``) rank by rank (``rank_order``): ``{"cells", "results",
+    "ranks", "skipped", "minutes"}`` with the cells and results of the ranks trained; a rank starts only if the slowest rank so
     far still fits in ``max_minutes`` (the first always starts)."""
     from helpers.rank_study import layer_grid_cells
     from helpers.sweep import run_jobs
