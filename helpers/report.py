@@ -197,10 +197,7 @@ def rank_findings(profile: str) -> list[str]:
     if whole and "table" in whole:
         arms = _load(profile, "05_whole_mlp_arms.json") or {}  # tools.whole_mlp_grid --arms
         grids.append((layer_grid_name(whole), dict(whole, arms=arms.get("effects", []), arm_passed=arms.get("passed", {}))))
-    for grid_key in PAPER_LAYER_GRIDS:  # tools.whole_mlp_grid --grid paper_layer / paper_layer_rslora
-        alone = _load(profile, LAYER_GRIDS[grid_key][0])
-        if alone and "table" in alone:
-            grids.append((layer_grid_name(alone), alone))
+    grids += [(layer_grid_name(alone), alone) for alone in paper_layer_grids(profile)]
     lines = []
     for name, grid in grids:
         top = max(grid["ranks"])
@@ -319,11 +316,9 @@ def claims(profile: str) -> list[dict]:
         if whole and "ratios" in whole:
             out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(whole, short=True),
                                note="the paper's layer, trained with mlp.c_fc: where both tasks learn")
-        for grid_key in PAPER_LAYER_GRIDS:
-            alone = _load(profile, LAYER_GRIDS[grid_key][0])
-            if alone and "ratios" in alone:
-                out += rank_claims(alone, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(alone, short=True),
-                                   note=f"the paper's layer alone, {alone['steps']:,} steps: where both tasks learn")
+        for alone in paper_layer_grids(profile):
+            out += rank_claims(alone, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(alone, short=True),
+                               note=f"the paper's layer alone, {alone['steps']:,} steps: where both tasks learn")
         top = rank["planning_top_rank_thr_1e-3_per_layer"]
         saturated = max(top) >= max(rank["ranks"])
         why_p = grid_learned(rank, "planning")
@@ -383,6 +378,13 @@ def rank_claims(grid: dict, measures: list[str], layer: str | None = None,
 PAPER_LAYER = "mlp.c_proj"
 # tools.whole_mlp_grid's grids on the paper's layer alone (rank_study.LAYER_GRIDS)
 PAPER_LAYER_GRIDS = ("paper_layer", "paper_layer_rslora")
+
+
+def paper_layer_grids(profile: str) -> list[dict]:
+    """The stored results of ``tools.whole_mlp_grid``'s grids on the paper's layer alone (``PAPER_LAYER_GRIDS``) that
+    hold a grid's table and ratios, in that order."""
+    stored = [_load(profile, LAYER_GRIDS[key][0]) for key in PAPER_LAYER_GRIDS]
+    return [g for g in stored if g and "table" in g and "ratios" in g]
 
 
 def _hop(probe_row: dict, hops: int) -> float:
