@@ -137,7 +137,12 @@ _SMALL = {
                       "paper_layer": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [64],
                                       "lr": None, "steps_x": 16},
                       "paper_layer_rslora": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [64],
-                                             "lr": None, "steps_x": 4, "use_rslora": True}},
+                                             "lr": None, "steps_x": 4, "use_rslora": True},
+                      # the paper_layer grid below the full width, at ranks whose r/width lies inside the paper's
+                      # (8/768 to 256/768 is r = 0.7 to 21 of 64): --grid paper_layer_ranks, 8 runs of 9,600 steps per
+                      # rank (a GPU's work: ranks trained widest first, --max-minutes leaves a usable grid).
+                      "paper_layer_ranks": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [4, 16],
+                                            "lr": None, "steps_x": 16}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
     # and the first of its seeds (each check takes the next one)
     "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
@@ -184,7 +189,9 @@ _SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "s
                                 "paper_layer": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [4],
                                                 "lr": None, "steps_x": 2},
                                 "paper_layer_rslora": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj",
-                                                       "ranks": [4], "lr": None, "steps_x": 2, "use_rslora": True}})
+                                                       "ranks": [4], "lr": None, "steps_x": 2, "use_rslora": True},
+                                "paper_layer_ranks": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj",
+                                                      "ranks": [2], "lr": None, "steps_x": 2}})
 _SMOKE["ablations"].update({"ranks": [2], "seeds": [0], "last_n_blocks": [1], "module_rank": 2, "module_lr": None,
                             "fixed_alpha": 8})
 _SMOKE["workers"] = 1
@@ -225,7 +232,9 @@ _PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_ra
                                 "paper_layer": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj",
                                                 "ranks": [256, 768], "lr": None, "steps_x": 1},
                                 "paper_layer_rslora": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj",
-                                                       "ranks": [256, 768], "lr": None, "steps_x": 1, "use_rslora": True}})
+                                                       "ranks": [256, 768], "lr": None, "steps_x": 1, "use_rslora": True},
+                                "paper_layer_ranks": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj",
+                                                      "ranks": [16, 64], "lr": None, "steps_x": 1}})
 _PAPER["ablations"].update({"ranks": [8, 16, 32, 64, 128, 256], "fixed_alpha": 64, "module_rank": 64, "module_lr": None,
                             "seeds": [0, 1, 2],
                             "last_n_blocks": [3, 6], "full_lr": 3e-5})

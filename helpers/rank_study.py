@@ -68,10 +68,30 @@ def attention_cells(profile: dict) -> list[dict]:
 
 
 # The grids trained longer than make figures can (tools.whole_mlp_grid), by their key in rank_analysis: the whole MLP,
-# and the paper's layer alone at peft's default scaling and with rsLoRA, each read on its ``module`` alone; per grid,
-# its results file (results/<profile>/) and the tag of its exported adapters (models/adapters/<kind>-<profile>-<tag>-r<rank>)
+# and the paper's layer alone at peft's default scaling (at the full width, and below it) and with rsLoRA, each read on
+# its ``module`` alone; per grid, its results file (results/<profile>/) and the tag of its exported adapters
+# (models/adapters/<kind>-<profile>-<tag>-r<rank>)
 LAYER_GRIDS = {"whole_mlp": ("05_whole_mlp.json", "mlp"), "paper_layer": ("05_paper_layer.json", "x16"),
-               "paper_layer_rslora": ("05_paper_layer_rslora.json", "rslora")}
+               "paper_layer_rslora": ("05_paper_layer_rslora.json", "rslora"),
+               "paper_layer_ranks": ("05_paper_layer_ranks.json", "x16")}
+
+
+def stored_layer_grid(profile: dict, grid: str) -> dict | None:
+    """One of ``tools.whole_mlp_grid``'s grids as it stored it (``results/<profile>/``, ``LAYER_GRIDS``), with the
+    adapters it exported (``exported``: ``{kind: repo-relative folder}``); None where it was not trained for this
+    profile (or its exported adapters are missing)."""
+    import json
+
+    from .paths import REPO_ROOT, results_path
+    if grid not in LAYER_GRIDS:
+        raise ValueError(f"grid: allowed values are {list(LAYER_GRIDS)}, got {grid!r}")
+    path = results_path(profile, LAYER_GRIDS[grid][0])
+    if not path.is_file():
+        return None
+    got = json.loads(path.read_text())
+    if not all((REPO_ROOT / folder / "adapter_config.json").is_file() for folder in got.get("exported", {}).values()):
+        return None
+    return got
 
 
 def layer_grid_settings(profile: dict, grid: str = "whole_mlp") -> dict:
@@ -203,6 +223,20 @@ def cell_summaries(cells: list[dict], results: list[dict], module: str | None = 
     cell's kind, rank, seed and arm."""
     return [{"kind": c["kind"], "rank": c["rank"], "seed": c["seed"], "arm": c["arm"], "adapter_dir": r["adapter_dir"],
              **layer_summary(r["adapter_dir"], module)} for c, r in zip(cells, results) if r.get("adapter_dir")]
+
+
+def per_layer_values(cells: list[dict], results: list[dict], module: str | None = None,
+                     measure: str = "thr_1e-3") -> dict:
+    """``measure`` layer by layer (``module`` layers alone, where given) of the widest rank's trained adapters, as the
+    paper lists its threshold rank per layer for one adapter: ``{kind: {seed (str): [value per layer, by block]}}``."""
+    from .rank import analyze_adapter, only_module
+    top = max(c["rank"] for c in cells)
+    out: dict = {}
+    for c, r in zip(cells, results):
+        if c["arm"] == "trained" and c["rank"] == top and r.get("adapter_dir"):
+            layers = only_module(analyze_adapter(r["adapter_dir"]), module, r["adapter_dir"])
+            out.setdefault(c["kind"], {})[str(c["seed"])] = [l[measure] for l in layers]
+    return out
 
 
 def random_controls(cells: list[dict], results: list[dict], tmp_dir: Path, module: str | None = None) -> list[dict]:
@@ -414,7 +448,8 @@ def analyze_grid(profile: dict, cells: list[dict], results: list[dict], module: 
     learned and their accuracy (``abilities``), every measure's seed table with the shuffled-target and
     random controls (``measure_table``), where each measure is usable, the reasoning/planning ratios, and
     the verdict per measure (``claim_verdict``); with ``module``, every measure is read on that module's layers
-    alone (``layer_summary``). ``summaries`` (per adapter, with its folder) and
+    alone (``layer_summary``), and the paper's threshold rank layer by layer at the widest rank (``per_layer_values``).
+    ``summaries`` (per adapter, with its folder) and
     ``randoms`` (the random-update controls' measures) are for the caller; the other keys are what a
     results file keeps of a grid."""
     passed, accuracy = abilities(profile, cells, results)
@@ -427,4 +462,5 @@ def analyze_grid(profile: dict, cells: list[dict], results: list[dict], module: 
     verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
                 for m in MEASURES}
     return {"ranks": sorted({c["rank"] for c in cells}), "passed": passed, "accuracy": accuracy, "summaries": summaries,
-            "randoms": randoms, "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts}
+            "randoms": randoms, "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts,
+            "per_layer_thr_1e-3": per_layer_values(cells, results, module)}

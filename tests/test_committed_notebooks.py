@@ -69,8 +69,24 @@ def test_notebook_03_prints_the_saved_paired_tests_and_criteria():
                                saved["lora"][kind][f"r{head[0]}-s{head[1]}"]["rows"], saved["trained_points"][kind])
         runs = {tuple(int(v) for v in name[1:].split("-s")): d["criteria"] for name, d in saved["lora"][kind].items()}
         crit += criteria_lines(kind, runs)
-    assert _printed("03_lora.ipynb", "tables.paired_lines(") == "".join(f"{line}\n" for line in paired)
-    assert _printed("03_lora.ipynb", "tables.criteria_lines(") == "".join(f"{line}\n" for line in crit)
+    assert _printed("03_lora.ipynb", 'diag[kind][HEAD]["rows"], TRAINED[kind]') == "".join(f"{line}\n" for line in paired)
+    assert _printed("03_lora.ipynb", 'tables.criteria_lines(kind, {key: d["criteria"]') == "".join(f"{line}\n" for line in crit)
+
+
+def test_notebook_03_prints_the_saved_diagnostics_of_the_papers_layer_trained_longer():
+    """The committed adapters of tools.whole_mlp_grid --grid paper_layer against the base, as notebook 03 saved them
+    (03_lora.json's paper_layer_16x): the paired tests and the criteria it prints."""
+    saved = _results("03_lora.json")
+    long = saved["paper_layer_16x"]
+    assert long is not None, "notebook 03 ran without the stored paper_layer grid"
+    head, lines = (long["rank"], long["seed"]), []
+    for kind, key in (("planning", "hops"), ("reasoning", "shortest")):
+        lines += paired_lines(kind, key, head, saved["n_per_point"], saved["base"][kind]["rows"], long["lora"][kind]["rows"],
+                              saved["trained_points"][kind])
+        lines += criteria_lines(kind, {head: long["lora"][kind]["criteria"]})
+    assert _printed("03_lora.ipynb", 'long_diag[kind]["rows"]') == "".join(f"{line}\n" for line in lines)
+    stored = _results("05_paper_layer.json")
+    assert long["adapters"] == stored["exported"] and long["grid_passed"] == stored["passed"]
 
 
 def test_notebook_03_prints_the_saved_setup():
@@ -117,10 +133,11 @@ def test_notebook_05_prints_the_stored_whole_mlp_grid():
 
 
 def test_notebook_05_prints_the_stored_paper_layer_grids():
-    """tools.whole_mlp_grid --grid paper_layer / paper_layer_rslora's results and each grid's planning/reasoning
-    overlap, as notebook 05 prints them; the overlaps are the ones 05_rank.json keeps."""
+    """tools.whole_mlp_grid --grid paper_layer / paper_layer_rslora / paper_layer_ranks's results, the per-layer
+    threshold rank of the planning adapters where a grid keeps it, and each grid's planning/reasoning overlap, as notebook
+    05 prints them; the overlaps are the ones 05_rank.json keeps."""
     saved, lines = _results("05_rank.json"), []
-    for grid_key in ("paper_layer", "paper_layer_rslora"):
+    for grid_key in ("paper_layer", "paper_layer_rslora", "paper_layer_ranks"):
         path = RESULTS / "small" / LAYER_GRIDS[grid_key][0]
         if not path.exists():
             lines.append(f"no stored {grid_key} grid for this profile: python -m tools.whole_mlp_grid --grid {grid_key} "
@@ -130,6 +147,8 @@ def test_notebook_05_prints_the_stored_paper_layer_grids():
         how = "rsLoRA (alpha/sqrt(r))" if g.get("use_rslora") else "alpha = r/2"
         lines.append(f"{g['runs']} adapters ({g['module']} alone, {how}, {g['steps']} steps), trained on {g['device']}")
         lines += grid_lines(g, GRID_MEASURES)
+        lines += [f"planning, seed {seed}: thr_1e-3 per layer at r={max(g['ranks'])}: {values}"
+                  for seed, values in g.get("per_layer_thr_1e-3", {}).get("planning", {}).items()]
         name = f"mlp.c_proj alone, {how}, {g['steps']} steps: planning vs reasoning, r={max(g['ranks'])}"
         by_k = saved["overlap"][name]
         lines.append(f"{name}: " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})" for k in sorted(by_k, key=int)) + "\n")

@@ -228,3 +228,81 @@ def test_base_variants_are_compared_with_the_first_stage_they_change(results):
     [line] = report.base_variant_findings("demo", base)
     assert "shortest 2 0.50 (first stage 0.48), shortest 3 0.29 (first stage 0.29)" in line and "committed" not in line
     assert line.endswith("does NOT meet its targets.")
+
+
+def _alone_grid(ranks, planning_thr, random_thr, passed=True, per_layer=None, usable=True, rslora=False):
+    """A stored grid of tools.whole_mlp_grid on the paper's layer alone, as per_layer_claim reads it."""
+    table = [{"measure": "thr_1e-3", "kind": "planning", "arm": arm, "rank": r, "mean": v}
+             for r in ranks for arm, v in (("trained", planning_thr[r]), ("random", random_thr[r]))]
+    grid = {"module": "mlp.c_proj", "target_modules": ["mlp.c_proj"], "ranks": ranks, "steps": 9600, "table": table,
+            "passed": {"planning": {f"r{r}-s{s}": passed for r in ranks for s in (0, 1)}},
+            "usable": {"thr_1e-3": [{"rank": r, "usable": usable, "why": "" if usable else "saturated"} for r in ranks]}}
+    if rslora:
+        grid["use_rslora"] = True
+    if per_layer is not None:
+        grid["per_layer_thr_1e-3"] = {"planning": per_layer}
+    return grid
+
+
+_FALLBACK = {"ranks": [8], "planning_top_rank_thr_1e-3_per_layer": [8, 8],
+             "passed": {"planning": {"r8-s0": False}}}
+
+
+@pytest.mark.parametrize("mean, verdict", [(52.6, "not reproduced"), (30.0, "reproduced")])
+def test_per_layer_claim_reads_the_papers_layer_where_planning_learned(mean, verdict):
+    """The per-layer claim counts the full-width grid on the paper's layer whose planning adapters all learned, at
+    most half of r being 'well below'; the grid below the full width shows its saturation beside it."""
+    full = _alone_grid([64], {64: mean}, {64: 63.7}, per_layer={"1": [50, 51], "0": [56, 49]})
+    below = _alone_grid([4, 16], {4: 4.0, 16: 16.0}, {4: 4.0, 16: 16.0}, passed=False)
+    got = report.per_layer_claim(_FALLBACK, [full, _alone_grid([64], {64: 10.0}, {64: 63.7}, rslora=True,
+                                                               per_layer={"0": [9, 9]}), below])
+    assert got["verdict"] == verdict
+    assert "per layer 56, 49 (seed 0)" in got["ours"] and f"mean {mean:.1f} of 64 over 2 seeds" in got["ours"]
+    assert "random update 63.7" in got["ours"] and "r=4: 4.0 (random 4.0), r=16: 16.0 (random 16.0)" in got["ours"]
+    assert "saturated there" in got["ours"]
+
+
+def test_per_layer_claim_is_untestable_where_the_measure_is_not_usable_or_planning_did_not_learn():
+    unusable = _alone_grid([64], {64: 63.0}, {64: 63.7}, per_layer={"0": [63, 63]}, usable=False)
+    got = report.per_layer_claim(_FALLBACK, [unusable])
+    assert got["verdict"] == "untestable here" and "not usable at r=64: saturated" in got["ours"]
+    # planning adapters that failed, or a grid stored before the per-layer values were kept: notebook 05's grid
+    for grid in (_alone_grid([64], {64: 30.0}, {64: 63.7}, passed=False, per_layer={"0": [30, 30]}),
+                 _alone_grid([64], {64: 30.0}, {64: 63.7})):
+        got = report.per_layer_claim(_FALLBACK, [grid])
+        assert got["verdict"] == "untestable here" and got["ours"].startswith("r=8: 8, 8; saturated")
+
+
+def _with_long_adapters(folder, planning_passed=True):
+    """notebook 03's results with its diagnostics of the committed 16x adapters (``paper_layer_16x``)."""
+    lora = json.loads((folder / "demo" / "03_lora.json").read_text())
+    lora["paper_layer_16x"] = {
+        "steps": 9600, "rank": 64, "seed": 0, "adapters": {"planning": "models/adapters/p", "reasoning": "models/adapters/r"},
+        "grid_passed": {"planning": {"r64-s0": planning_passed, "r64-s1": True, "r64-s2": True},
+                        "reasoning": {"r64-s0": True, "r64-s1": True, "r64-s2": False}},
+        "lora": {"planning": _diag([1, 2, 3], [1.0, 0.95, 0.72], planning_passed, [1, 0.01, 1e-60], modal=[1, 2, 3]),
+                 "reasoning": _diag([2, 3], [0.5, 0.55], True, [1e-9, 1e-9])}}
+    # the reasoning adapter answers fewer shortest-2 prompts than the base (0.8): a significant loss there
+    lora["paper_layer_16x"]["lora"]["reasoning"]["rows"][0]["vs_base"] = {"b": 90, "c": 5, "p_value": 1e-9}
+    _write(folder / "demo", "03_lora.json", lora)
+
+
+def test_the_papers_layer_trained_longer_carries_its_own_claim_and_finding(results):
+    _with_long_adapters(results)
+    rows = {r["claim"]: r for r in report.claims("demo")}
+    planning = rows["LoRA adds planning ability over the frozen base (HashHop), on the paper's layer trained 16x longer"]
+    assert planning["verdict"] == "reproduced"
+    assert "3: 0.05->0.72" in planning["ours"] and "gains at [2, 3]" in planning["ours"] and "3 of 3 of the grid's" in planning["ours"]
+    reasoning = rows["LoRA adds reasoning ability over the frozen base (HashChain), on the paper's layer trained 16x longer"]
+    assert reasoning["verdict"] == "partly reproduced" and "losses at [2]" in reasoning["ours"]
+    assert "2 of 3 of the grid's reasoning adapters" in reasoning["ours"]
+    lines = [l for l in report.lora_findings("demo") if "trained 16x longer" in l]
+    assert len(lines) == 2 and "passes the ability criteria" in lines[0] and "hops 3 (trained): base 0.05 -> 0.72" in lines[0]
+    assert "most common answer position per hop 1->1, 2->2, 3->3" in lines[0]
+
+
+def test_a_long_adapter_that_fails_its_criteria_leaves_the_claim_untestable(results):
+    _with_long_adapters(results, planning_passed=False)
+    rows = {r["claim"]: r for r in report.claims("demo")}
+    planning = rows["LoRA adds planning ability over the frozen base (HashHop), on the paper's layer trained 16x longer"]
+    assert planning["verdict"] == "untestable here" and "this adapter fails them: 3: accuracy" in planning["ours"]

@@ -63,11 +63,38 @@ def test_the_paper_layer_grids_are_the_rank_grid_on_mlp_c_proj_alone(grid, steps
     assert len(probe) == 3 and probe == grid_runs
 
 
+def test_the_paper_layer_ranks_grid_is_the_paper_layer_grid_below_the_full_width():
+    """rank_analysis.paper_layer_ranks: the paper_layer grid's runs (16x the steps, alpha = r/2) at ranks whose
+    r/width lies inside the paper's (8/768 to 256/768 of the layer's width), nothing else changed."""
+    profile = get_profile("small")
+    width = profile["model"]["n_embd"]
+    ranks = profile["rank_analysis"]["paper_layer_ranks"]["ranks"]
+    assert all(8 / 768 <= r / width <= 256 / 768 for r in ranks) and max(ranks) < width
+    full = {(c["kind"], c["seed"], c["arm"]): c["config"] for c in rank_study.layer_grid_cells(profile, "paper_layer")}
+    cells = rank_study.layer_grid_cells(profile, "paper_layer_ranks")
+    assert sorted({c["rank"] for c in cells}) == sorted(ranks) and len(cells) == len(ranks) * len(full)
+    for c in cells:
+        same = full[(c["kind"], c["seed"], c["arm"])]
+        assert c["config"] == dict(same, rank=c["rank"], alpha=same["alpha"] * c["rank"] / same["rank"])
+
+
+def test_per_layer_values_are_the_widest_ranks_trained_adapters_layer_by_layer(lora_config, tmp_path):
+    results = [train_lora_run(lora_config(target_modules=WHOLE_MLP, rank=r, seed=s), root=tmp_path / "runs", progress=False)
+               for r, s in ((2, 0), (4, 0), (4, 1))]
+    cells = [{"kind": "planning", "rank": r, "seed": s, "arm": "trained"} for r, s in ((2, 0), (4, 0), (4, 1))]
+    cells.append({"kind": "planning", "rank": 4, "seed": 0, "arm": "shuffled"})
+    got = rank_study.per_layer_values(cells, results + [results[1]], "mlp.c_proj")
+    assert list(got) == ["planning"] and sorted(got["planning"]) == ["0", "1"]
+    for seed, res in (("0", results[1]), ("1", results[2])):
+        proj = [l["thr_1e-3"] for l in analyze_adapter(res["adapter_dir"]) if l["layer"].endswith(".mlp.c_proj")]
+        assert got["planning"][seed] == proj and 1 <= len(proj) and max(proj) <= 4
+
+
 def test_layer_grid_settings_refuse_an_unknown_grid():
     profile = get_profile("small")
     # the whole-MLP grid's configs are unchanged by the scaling key (its default is never stored)
     assert all("use_rslora" not in c["config"] for c in rank_study.layer_grid_cells(profile))
-    with pytest.raises(ValueError, match="grid: allowed values are \\['whole_mlp', 'paper_layer', 'paper_layer_rslora'\\], got 'mlp'"):
+    with pytest.raises(ValueError, match="grid: allowed values are \\['whole_mlp', 'paper_layer', 'paper_layer_rslora', 'paper_layer_ranks'\\], got 'mlp'"):
         rank_study.layer_grid_settings(profile, "mlp")
 
 
@@ -250,3 +277,20 @@ def test_the_stored_snapshots_are_the_profiles_runs():
                 and s["seed"] == cfg["seed"]]
         assert stored["grid_final"][kind] == same[0]
         assert stored["grid_final_accuracy"][kind] == grid["accuracy"][kind][f"r{cfg['rank']}-s{cfg['seed']}"]
+
+
+def test_stored_layer_grid_is_none_until_its_results_and_adapters_exist(tmp_path, monkeypatch):
+    from helpers import paths
+    monkeypatch.setattr(paths, "OUTPUTS", tmp_path)
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    profile = get_profile("smoke")
+    assert rank_study.stored_layer_grid(profile, "paper_layer") is None
+    stored = {"ranks": [4], "exported": {"planning": "models/adapters/p"}}
+    path = paths.results_path(profile, "05_paper_layer.json")
+    path.write_text(json.dumps(stored))
+    assert rank_study.stored_layer_grid(profile, "paper_layer") is None  # its adapter is missing
+    (tmp_path / "models/adapters/p").mkdir(parents=True)
+    (tmp_path / "models/adapters/p/adapter_config.json").write_text("{}")
+    assert rank_study.stored_layer_grid(profile, "paper_layer") == stored
+    with pytest.raises(ValueError, match="grid: allowed values are"):
+        rank_study.stored_layer_grid(profile, "x16")

@@ -24,7 +24,9 @@ for its planning adapters to learn the 3rd hop (``rank_analysis.paper_layer``, s
 default scaling alpha = r/2 as in the paper, 16x the steps): ``results/<profile>/05_paper_layer.json``, its widest
 rank's first-seed adapters exported to ``models/adapters/<kind>-<profile>-x16-r<rank>/``; ``--grid paper_layer_rslora``
 with rsLoRA at 4x the steps (``rank_analysis.paper_layer_rslora``): ``05_paper_layer_rslora.json``,
-``models/adapters/<kind>-<profile>-rslora-r<rank>/``.
+``models/adapters/<kind>-<profile>-rslora-r<rank>/``; ``--grid paper_layer_ranks`` the paper_layer grid below the full
+width, at ranks whose r/width lies inside the paper's (``rank_analysis.paper_layer_ranks``, small profile: r = 4 and 16
+of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.json``.
 """
 from __future__ import annotations
 
@@ -118,7 +120,7 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
             "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in analysed["summaries"] + analysed["randoms"]],
-            **{k: analysed[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts")}}
+            **{k: analysed[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts", "per_layer_thr_1e-3")}}
 
 
 def stored_grid(profile: dict) -> dict:
@@ -203,7 +205,8 @@ def main(argv=None) -> int:
                              "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json)")
     parser.add_argument("--grid", choices=list(GRIDS), default="whole_mlp",
                         help="which grid: the whole MLP (default), or the paper's layer alone trained longer "
-                             "(rank_analysis.paper_layer, 05_paper_layer.json) or with rsLoRA "
+                             "(rank_analysis.paper_layer, 05_paper_layer.json), the same below the full width "
+                             "(rank_analysis.paper_layer_ranks, 05_paper_layer_ranks.json) or with rsLoRA "
                              "(rank_analysis.paper_layer_rslora, 05_paper_layer_rslora.json)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no rank that the slowest rank so far says would end after this many minutes")
