@@ -131,12 +131,13 @@ _SMALL = {
                       # The paper's layer alone, where both tasks learn: planning's 3rd hop needs 16x the steps at
                       # peft's default scaling (alpha = r/2: the paper's; 0.68-0.77, 3 seeds) or rsLoRA (scale
                       # alpha/sqrt(r): 8x the default's at r = 64) at 4x (0.63; 600 steps: 0.45; tools.planning_probe).
-                      # At the full width only, the one rank where the paper's measure is not saturated at 600 steps.
+                      # At the full width, the one rank where the paper's measure is not saturated at 600 steps; the
+                      # rsLoRA grid also at r = 16 (inside the paper's r/width; rsLoRA scales it 4x the default there).
                       # python -m tools.whole_mlp_grid --grid paper_layer (8 runs of 9,600 steps: about 80 minutes on
-                      # 2 CPU cores) and --grid paper_layer_rslora (8 of 2,400: about 21 minutes), not make figures.
+                      # 2 CPU cores) and --grid paper_layer_rslora (8 of 2,400 per rank: about 21 minutes), not make figures.
                       "paper_layer": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [64],
                                       "lr": None, "steps_x": 16},
-                      "paper_layer_rslora": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [64],
+                      "paper_layer_rslora": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [16, 64],
                                              "lr": None, "steps_x": 4, "use_rslora": True},
                       # the paper_layer grid below the full width, at ranks whose r/width lies inside the paper's
                       # (8/768 to 256/768 is r = 0.7 to 21 of 64): --grid paper_layer_ranks, 8 runs of 9,600 steps per
