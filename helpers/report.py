@@ -369,8 +369,10 @@ def claims(profile: str) -> list[dict]:
     return out
 
 
+# the paper's planning adapter, r = 256: its threshold rank at 1e-3 per layer (12 layers)
+PAPER_PER_LAYER = (256, (43, 46, 67, 68, 55, 47, 43, 57, 63, 46, 49, 151))
 PER_LAYER_CLAIM = ("planning adapter: threshold rank at 1e-3 per layer is well below the LoRA rank",
-                   "r=256: 43, 46, 67, 68, 55, 47, 43, 57, 63, 46, 49, 151")
+                   f"r={PAPER_PER_LAYER[0]}: " + ", ".join(map(str, PAPER_PER_LAYER[1])))
 
 
 def _thr_mean(grid: dict, kind: str, arm: str, rank: int) -> float:
@@ -408,7 +410,8 @@ def per_layer_claim(rank: dict, alone: list[dict]) -> dict:
     ours = (f"{g['module']} alone, r={top}, {g['steps']:,} steps, every planning adapter learned: per layer "
             + ", ".join(f"{v:g}" for v in first) + f" (seed {min(per_seed, key=int)}); mean {mean:.1f} of {top} over "
             f"{len(per_seed)} seeds ({mean / top:.0%} of r), random update {rnd:.1f}; 'well below' counted as at most "
-            "half of r (the paper's values: 17-59% of r)")
+            f"half of r (the paper's values: {100 * min(PAPER_PER_LAYER[1]) / PAPER_PER_LAYER[0]:.0f}-"
+            f"{max(PAPER_PER_LAYER[1]) / PAPER_PER_LAYER[0]:.0%} of r)")
     below = [(r, _thr_mean(b, "planning", "trained", r), _thr_mean(b, "planning", "random", r))
              for b in default for r in b["ranks"] if r < top]
     if below:
