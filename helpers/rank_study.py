@@ -145,15 +145,16 @@ def snapshot_configs(profile: dict, attention: bool = False) -> dict:
                               snapshots=list(ra["snapshots"]), **attention_settings(profile))[0] for kind in KINDS}
 
 
-def whole_mlp_snapshot_configs(profile: dict) -> dict:
-    """Per task, the whole-MLP grid's widest-rank, first-seed run (``layer_grid_cells``) once more, saving its adapter
-    at the ``rank_analysis.snapshots`` steps scaled by ``whole_mlp.steps_x`` (the run is ``steps_x`` times as long):
-    the rank over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots``)."""
+def layer_grid_snapshot_configs(profile: dict, grid: str = "whole_mlp") -> dict:
+    """Per task, the grid's widest-rank, first-seed run (``layer_grid_cells``) once more, saving its adapter at the
+    ``rank_analysis.snapshots`` steps scaled by the grid's ``steps_x`` (the run is ``steps_x`` times as long): the rank
+    over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots [--grid GRID]``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
-    wm = ra["whole_mlp"]
+    wm = ra[grid]
     return {kind: run_configs(profile, kind, [max(wm["ranks"])], ra["seeds"][:1],
-                              snapshots=[n * wm["steps_x"] for n in ra["snapshots"]], **layer_grid_settings(profile))[0]
+                              snapshots=[n * wm["steps_x"] for n in ra["snapshots"]],
+                              **layer_grid_settings(profile, grid))[0]
             for kind in KINDS}
 
 

@@ -243,9 +243,10 @@ def rank_findings(profile: str) -> list[str]:
                              f"reasoning {e['method_range']['reasoning']:.2f}: "
                              + ("the method moves it more than the task does" if moved else "the task gap exceeds the method range")
                              + learned_note + ".")
-    snaps = _load(profile, "05_whole_mlp_snapshots.json")  # tools.whole_mlp_grid --snapshots
-    if snaps and "curves" in snaps:
-        lines.append(snapshot_finding(snaps))
+    for name in ("05_whole_mlp_snapshots.json", "05_paper_layer_snapshots.json"):  # tools.whole_mlp_grid --snapshots
+        snaps = _load(profile, name)
+        if snaps and "curves" in snaps:
+            lines.append(snapshot_finding(snaps))
     for name, by_k in rank.get("overlap", {}).items():
         lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
                                                                for k in sorted(by_k, key=int)) + ".")
@@ -269,7 +270,9 @@ def snapshot_finding(snaps: dict) -> str:
         parts.append(f"{kind} step {first['step']}: {first['thr_1e-3']:.1f}, {first['accuracy']:.2f} -> step {last['step']}: "
                      f"{last['thr_1e-3']:.1f}, {last['accuracy']:.2f}, "
                      + (f"first passes the ability criteria at step {passes}" if passes is not None else "never passes the ability criteria"))
-    return (f"Rank over training on {snaps['module']} inside the whole-MLP LoRA (r={snaps['rank']}, seed {snaps['seed']}, "
+    alone = snaps.get("target_modules") == [snaps["module"]]  # tools.whole_mlp_grid --snapshots --grid paper_layer
+    where = f"{snaps['module']} alone, {snaps['steps']:,} steps" if alone else f"{snaps['module']} inside the whole-MLP LoRA"
+    return (f"Rank over training on {where} (r={snaps['rank']}, seed {snaps['seed']}, "
             f"trained on {snaps['device']}), thr_1e-3 and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
 
 

@@ -118,10 +118,12 @@ def test_notebook_05_prints_the_stored_whole_mlp_arms():
     assert _printed("05_rank_analysis.ipynb", "arm_seed_lines(whole_mlp_arms") == "".join(f"{line}\n" for line in lines)
 
 
-def test_notebook_05_prints_the_stored_whole_mlp_snapshots():
-    stored = _results("05_whole_mlp_snapshots.json")
-    assert _printed("05_rank_analysis.ipynb", "snapshot_lines(whole_mlp_snaps") == "".join(
-        f"{line}\n" for line in snapshot_lines(stored))
+@pytest.mark.parametrize("name, call", [("05_whole_mlp_snapshots.json", "snapshot_lines(whole_mlp_snaps"),
+                                        ("05_paper_layer_snapshots.json", "snapshot_lines(paper_snaps")])
+def test_notebook_05_prints_the_stored_snapshots(name, call):
+    """tools.whole_mlp_grid --snapshots (the whole MLP, and the paper's layer alone with --grid paper_layer)."""
+    stored = _results(name)
+    assert _printed("05_rank_analysis.ipynb", call) == "".join(f"{line}\n" for line in snapshot_lines(stored))
 
 
 def test_notebook_05_prints_the_stored_whole_mlp_grid():

@@ -306,3 +306,12 @@ def test_a_long_adapter_that_fails_its_criteria_leaves_the_claim_untestable(resu
     rows = {r["claim"]: r for r in report.claims("demo")}
     planning = rows["LoRA adds planning ability over the frozen base (HashHop), on the paper's layer trained 16x longer"]
     assert planning["verdict"] == "untestable here" and "this adapter fails them: 3: accuracy" in planning["ours"]
+
+
+def test_snapshot_finding_names_the_papers_layer_alone():
+    rows = [{"step": s, "thr_1e-3": t, "accuracy": a, "passed": p} for s, t, a, p in ((400, 50.0, 0.4, False),
+                                                                                      (9600, 52.6, 0.72, True))]
+    got = report.snapshot_finding({"rank": 64, "seed": 0, "module": "mlp.c_proj", "target_modules": ["mlp.c_proj"],
+                                   "steps": 9600, "device": "CPU", "curves": {"planning": rows}})
+    assert got.startswith("Rank over training on mlp.c_proj alone, 9,600 steps (r=64, seed 0, trained on CPU)")
+    assert "planning step 400: 50.0, 0.40 -> step 9600: 52.6, 0.72, first passes the ability criteria at step 9600" in got

@@ -122,14 +122,15 @@ def test_random_controls_read_the_module_alone(lora_config, tmp_path):
         rank_study.layer_summary(tmp_path / "proj" / f"planning-r{config['rank']}", "mlp.c_proj")["norm_delta"])
 
 
-def test_the_snapshot_runs_are_the_grids_widest_first_seed_cells_saving_over_training():
+@pytest.mark.parametrize("grid", ["whole_mlp", "paper_layer"])
+def test_the_snapshot_runs_are_the_grids_widest_first_seed_cells_saving_over_training(grid):
     """The same run as the grid's cell (same config but for the snapshots), its snapshots at the profile's steps
     times steps_x, all inside the run."""
     profile = get_profile("small")
-    ra, wm = profile["rank_analysis"], profile["rank_analysis"]["whole_mlp"]
-    cells = {c["kind"]: c["config"] for c in rank_study.layer_grid_cells(profile)
+    ra, wm = profile["rank_analysis"], profile["rank_analysis"][grid]
+    cells = {c["kind"]: c["config"] for c in rank_study.layer_grid_cells(profile, grid)
              if c["arm"] == "trained" and c["rank"] == max(wm["ranks"]) and c["seed"] == ra["seeds"][0]}
-    snaps = rank_study.whole_mlp_snapshot_configs(profile)
+    snaps = rank_study.layer_grid_snapshot_configs(profile, grid)
     assert set(snaps) == set(cells) == {"planning", "reasoning"}
     for kind, cfg in snaps.items():
         assert cfg["snapshots"] == [n * wm["steps_x"] for n in ra["snapshots"]] and max(cfg["snapshots"]) < cfg["steps"]
@@ -260,12 +261,13 @@ def test_the_stored_arms_follow_from_their_rows_and_the_grids_defaults():
     assert arms["effects_learned"] == [rank_study.arm_effects(learned, m, rank) for m in rank_study.GRID_MEASURES]
 
 
-def test_the_stored_snapshots_are_the_profiles_runs():
-    path = RESULTS / "small" / "05_whole_mlp_snapshots.json"
+@pytest.mark.parametrize("grid_key", ["whole_mlp", "paper_layer"])
+def test_the_stored_snapshots_are_the_profiles_runs(grid_key):
+    path = RESULTS / "small" / whole_mlp_grid.snapshots_name(grid_key)
     if not path.exists():
         pytest.skip(f"{path} is not committed")
-    stored, grid, profile = json.loads(path.read_text()), _stored(), get_profile("small")
-    configs = rank_study.whole_mlp_snapshot_configs(profile)
+    stored, grid, profile = json.loads(path.read_text()), _stored(grid_key), get_profile("small")
+    configs = rank_study.layer_grid_snapshot_configs(profile, grid_key)
     for kind, cfg in configs.items():
         assert (stored["rank"], stored["seed"], stored["steps"], stored["snapshots"]) == (
             cfg["rank"], cfg["seed"], cfg["steps"], cfg["snapshots"])

@@ -18,7 +18,8 @@ The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<
 ``tools.arm_seeds`` (24 runs in the small profile), and measures them against the stored grid:
 ``results/<profile>/05_whole_mlp_arms.json``. ``--snapshots`` trains the grid's widest-rank, first-seed run of each
 task once more, saving its adapter at ``rank_analysis.snapshots`` times ``steps_x``: the measures on the paper's layer
-and the accuracy at the hardest trained point over training, ``results/<profile>/05_whole_mlp_snapshots.json``.
+and the accuracy at the hardest trained point over training, ``results/<profile>/05_whole_mlp_snapshots.json`` (with
+``--grid paper_layer``: the same for the paper's layer alone at 16x the steps, ``05_paper_layer_snapshots.json``).
 ``--grid paper_layer`` trains the same grid on the paper's layer alone instead, at the full width only and long enough
 for its planning adapters to learn the 3rd hop (``rank_analysis.paper_layer``, small profile: ``mlp.c_proj``, peft's
 default scaling alpha = r/2 as in the paper, 16x the steps): ``results/<profile>/05_paper_layer.json``, its widest
@@ -123,16 +124,25 @@ def study(profile: dict, workers: int, max_minutes: float | None = None, progres
             **{k: analysed[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts", "per_layer_thr_1e-3")}}
 
 
-def stored_grid(profile: dict) -> dict:
-    """The grid's stored results (``05_whole_mlp.json``), which the arms and the snapshots are set against; missing
-    is an error naming the command that makes them."""
+def stored_grid(profile: dict, grid: str = "whole_mlp") -> dict:
+    """The grid's stored results (``05_whole_mlp.json``, or another grid's: ``GRIDS``), which the arms and the
+    snapshots are set against; missing is an error naming the command that makes them."""
     from helpers.errors import MissingFileError
     from helpers.io import read_json
     from helpers.paths import results_path
-    path = results_path(profile, "05_whole_mlp.json")
+    path = results_path(profile, GRIDS[grid][0])
     if not path.is_file():
-        raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid)")
+        raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid --grid {grid})")
     return read_json(path)
+
+
+def snapshots_name(grid: str) -> str:
+    """The results file of a grid's rank over training (``--snapshots``).
+
+    >>> snapshots_name("whole_mlp"), snapshots_name("paper_layer")
+    ('05_whole_mlp_snapshots.json', '05_paper_layer_snapshots.json')
+    """
+    return GRIDS[grid][0].replace(".json", "_snapshots.json")
 
 
 def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
@@ -160,16 +170,18 @@ def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
             "effects_learned": [arm_effects(learned, m, rank) for m in GRID_MEASURES]}
 
 
-def snapshot_study(profile: dict, workers: int, progress: bool = True) -> dict:
-    """The rank over training on the whole MLP (``rank_study.whole_mlp_snapshot_configs``): per task, at every saved
-    step and at the end, the measures on ``whole_mlp.module`` alone, the accuracy at the task's hardest trained point
-    and whether the adapter passes the ability criteria there (``rank_study.abilities``); beside the stored grid's
-    adapter of the same cell (trained on its own device: the final step should match it up to the device)."""
-    from helpers.rank_study import KINDS, abilities, adapter_name, snapshot_dirs, snapshot_summaries, whole_mlp_snapshot_configs
+def snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "whole_mlp") -> dict:
+    """The rank over training on a grid's layers (``rank_study.layer_grid_snapshot_configs``; the whole MLP by default):
+    per task, at every saved step and at the end, the measures on the grid's ``module`` alone, the accuracy at the
+    task's hardest trained point and whether the adapter passes the ability criteria there (``rank_study.abilities``);
+    beside the stored grid's adapter of the same cell (trained on its own device: the final step should match it up to
+    the device)."""
+    from helpers.rank_study import (KINDS, abilities, adapter_name, layer_grid_snapshot_configs, snapshot_dirs,
+                                    snapshot_summaries)
     from helpers.sweep import run_jobs
-    grid = stored_grid(profile)
-    module = profile["rank_analysis"]["whole_mlp"]["module"]
-    configs = whole_mlp_snapshot_configs(profile)
+    grid = stored_grid(profile, grid_key)
+    module = profile["rank_analysis"][grid_key]["module"]
+    configs = layer_grid_snapshot_configs(profile, grid_key)
     results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
     curves = {}
     for kind, cfg in configs.items():
@@ -181,7 +193,8 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True) -> dict:
     some = next(iter(configs.values()))
     same_cell = {kind: next(s for s in grid["summaries"] if s["kind"] == kind and s["arm"] == "trained"
                             and s["rank"] == cfg["rank"] and s["seed"] == cfg["seed"]) for kind, cfg in configs.items()}
-    return {"rank": some["rank"], "seed": some["seed"], "module": module, "steps": some["steps"],
+    return {"grid": grid_key, "target_modules": some["target_modules"], "rank": some["rank"], "seed": some["seed"],
+            "module": module, "steps": some["steps"],
             "snapshots": some["snapshots"], "device": device_name(), "grid_device": grid["device"], "curves": curves,
             "grid_final": same_cell,
             "grid_final_accuracy": {kind: grid["accuracy"][kind][adapter_name(dict(cfg, arm="trained"))] for kind, cfg in configs.items()}}
@@ -202,7 +215,8 @@ def main(argv=None) -> int:
                              "grid (writes results/<profile>/05_whole_mlp_arms.json)")
     parser.add_argument("--snapshots", action="store_true",
                         help="instead: the widest-rank, first-seed run per task saving its adapter over training, against "
-                             "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json)")
+                             "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json, or "
+                             "05_<grid>_snapshots.json with --grid)")
     parser.add_argument("--grid", choices=list(GRIDS), default="whole_mlp",
                         help="which grid: the whole MLP (default), or the paper's layer alone trained longer "
                              "(rank_analysis.paper_layer, 05_paper_layer.json), the same below the full width "
@@ -219,13 +233,14 @@ def main(argv=None) -> int:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
     if args.arms and args.snapshots:
         parser.error("--arms, --snapshots: give one of them (each is a study of its own)")
-    if args.grid != "whole_mlp" and (args.arms or args.snapshots):
-        parser.error(f"--grid {args.grid}: --arms and --snapshots are studies of the whole-MLP grid only")
+    if args.grid != "whole_mlp" and args.arms:
+        parser.error(f"--grid {args.grid}: --arms is a study of the whole-MLP grid only")
     # the studies set against the stored grid: which one, where it is stored, how it prints
-    for chosen, work, name, lines in ((args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines),
-                                      (args.snapshots, snapshot_study, "05_whole_mlp_snapshots.json", snapshot_lines)):
+    for chosen, work, name, lines, extra in (
+            (args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines, {}),
+            (args.snapshots, snapshot_study, snapshots_name(args.grid), snapshot_lines, {"grid_key": args.grid})):
         if chosen:
-            got = parser.run(work, profile, workers)
+            got = parser.run(work, profile, workers, **extra)
             path = save_results(profile, name, {"profile": args.profile, **got})
             print("\n".join(lines(got)))
             print(f"wrote {path}")
