@@ -76,6 +76,13 @@ LAYER_GRIDS = {"whole_mlp": ("05_whole_mlp.json", "mlp"), "paper_layer": ("05_pa
                "paper_layer_ranks": ("05_paper_layer_ranks.json", "x16")}
 
 
+def _known_grid(grid: str) -> str:
+    """``grid`` if it is a key of ``LAYER_GRIDS``, else an error naming the allowed ones."""
+    if grid not in LAYER_GRIDS:
+        raise ValueError(f"grid: allowed values are {list(LAYER_GRIDS)}, got {grid!r}")
+    return grid
+
+
 def stored_layer_grid(profile: dict, grid: str) -> dict | None:
     """One of ``tools.whole_mlp_grid``'s grids as it stored it (``results/<profile>/``, ``LAYER_GRIDS``), with the
     adapters it exported (``exported``: ``{kind: repo-relative folder}``); None where it was not trained for this
@@ -83,9 +90,7 @@ def stored_layer_grid(profile: dict, grid: str) -> dict | None:
     import json
 
     from .paths import REPO_ROOT, results_path
-    if grid not in LAYER_GRIDS:
-        raise ValueError(f"grid: allowed values are {list(LAYER_GRIDS)}, got {grid!r}")
-    path = results_path(profile, LAYER_GRIDS[grid][0])
+    path = results_path(profile, LAYER_GRIDS[_known_grid(grid)][0])
     if not path.is_file():
         return None
     got = json.loads(path.read_text())
@@ -99,9 +104,7 @@ def layer_grid_settings(profile: dict, grid: str = "whole_mlp") -> dict:
     ``LAYER_GRIDS``): its target modules, lr (None: ``lora.lr``), ``steps_x`` times the profile's LoRA steps and, where
     it sets it, ``use_rslora``. The MLP with its input projection adapted learns planning at 4x the steps; the paper's
     layer alone needs 16x at peft's default scaling, or rsLoRA at 4x (``tools.planning_probe``)."""
-    if grid not in LAYER_GRIDS:
-        raise ValueError(f"grid: allowed values are {list(LAYER_GRIDS)}, got {grid!r}")
-    wm = profile["rank_analysis"][grid]
+    wm = profile["rank_analysis"][_known_grid(grid)]
     out = {"target_modules": list(wm["target_modules"]), "lr": wm["lr"] if wm["lr"] is not None else profile["lora"]["lr"],
            "steps": profile["lora"]["steps"] * wm["steps_x"]}
     if wm.get("use_rslora"):

@@ -364,11 +364,12 @@ def claims(profile: str) -> list[dict]:
         if whole and "ratios" in whole:
             out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(whole, short=True),
                                note="the paper's layer, trained with mlp.c_fc: where both tasks learn")
-        for alone in paper_layer_grids(profile):
+        alone_grids = paper_layer_grids(profile)
+        for alone in alone_grids:
             out += rank_claims(alone, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(alone, short=True),
                                note=f"the paper's layer alone, r = {', '.join(map(str, alone['ranks']))}, "
                                     f"{alone['steps']:,} steps")
-        out.append(per_layer_claim(rank, paper_layer_grids(profile)))
+        out.append(per_layer_claim(rank, alone_grids))
     return out
 
 
