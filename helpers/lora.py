@@ -82,6 +82,24 @@ def add_lora(model, target_modules: list[str], last_n_blocks: int | None, rank: 
         return get_peft_model(model, config)
 
 
+def train_only_targets(model, target_modules: list[str], last_n_blocks: int | None) -> list[str]:
+    """Freeze every weight but the weight matrices of ``target_modules`` (in the last ``last_n_blocks`` blocks, or
+    all): a full fine-tuning run of the layers a LoRA would adapt (``trainable: "target_modules"``). Returns the
+    names of the trained weights; target modules the model lacks are refused like ``add_lora`` refuses them."""
+    validate_lora(model, target_modules, last_n_blocks, 1)
+    n = _blocks(model)
+    blocks = set(range(n - last_n_blocks, n)) if last_n_blocks else set(range(n))
+    model.requires_grad_(False)
+    trained = []
+    for name, module in model.named_modules():
+        parts = name.split(".")
+        block = next((int(p) for prev, p in zip(parts, parts[1:]) if prev == "h" and p.isdigit()), None)
+        if block in blocks and any(name.endswith("." + t) for t in target_modules):
+            module.weight.requires_grad_(True)
+            trained.append(f"{name}.weight")
+    return trained
+
+
 @contextmanager
 def _pissa_converted():
     """peft's advice to convert a PiSSA adapter into a plain LoRA, silenced where we do exactly that
@@ -163,8 +181,12 @@ INITS = ("default", "gaussian", "pissa")
 PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa"}
 # ``snapshots``: steps at which the adapter is also saved (``snapshots/step-<n>/``, for the rank over training);
 # training is the same, but the run is its own (its folder holds the snapshots). [] is the default.
-OPTIONAL_KEYS = ("targets", "init", "use_rslora", "snapshots")  # run-config keys written only when they differ from the default
-OPTIONAL_DEFAULTS = {"targets": "task", "init": "default", "use_rslora": False, "snapshots": []}
+# ``trainable`` (method "full" only): which weights a full fine-tuning run trains: "all" (the default, never written)
+# or "target_modules" (only the weight matrices of ``target_modules`` in the blocks ``last_n_blocks`` selects: what
+# a LoRA of those modules adapts, without the rank constraint).
+TRAINABLE = ("all", "target_modules")
+OPTIONAL_KEYS = ("targets", "init", "use_rslora", "snapshots", "trainable")  # run-config keys written only when they differ from the default
+OPTIONAL_DEFAULTS = {"targets": "task", "init": "default", "use_rslora": False, "snapshots": [], "trainable": "all"}
 
 
 def _is_int(value, low: int) -> bool:
@@ -204,6 +226,9 @@ def check_lora_config(config: dict) -> None:
                               f"{config['steps']}), got {config['snapshots']!r}")
     if method == "full" and ("init" in config or "use_rslora" in config):
         raise TaskConfigError("init / use_rslora: only LoRA runs have them (method is 'full')")
+    if "trainable" in config and (config["trainable"] != "target_modules" or method != "full"):
+        raise TaskConfigError(f"trainable: allowed values are {TRAINABLE} ('all' is the default), and only for "
+                              f"method 'full'; got {config['trainable']!r} with method {method!r}")
     if method == "lora":
         if not _is_int(config["rank"], 1):
             raise TaskConfigError(f"rank: must be an integer >= 1, got {config['rank']!r}")
@@ -339,7 +364,10 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     _check_fits(model, tokenizer, [s for group in point_samples(task, config["eval_points"], config["eval_n"]).values()
                                    for s in group], "the evaluation prompts")
     if config.get("method", "lora") == "full":
-        model.requires_grad_(True)
+        if config.get("trainable", "all") == "all":
+            model.requires_grad_(True)
+        else:
+            train_only_targets(model, config["target_modules"], config["last_n_blocks"])
     else:
         model = add_lora(model, config["target_modules"], config["last_n_blocks"], config["rank"], config["alpha"],
                          config["dropout"], config["seed"], config.get("init", "default"), config.get("use_rslora", False))

@@ -247,6 +247,10 @@ def rank_findings(profile: str) -> list[str]:
         snaps = _load(profile, name)
         if snaps and "curves" in snaps:
             lines.append(snapshot_finding(snaps))
+    for name in ("05_whole_mlp_full.json", "05_paper_layer_full.json"):  # tools.whole_mlp_grid --full
+        full = _load(profile, name)
+        if full and "table" in full:
+            lines.append(full_reference_finding(full))
     for name, by_k in rank.get("overlap", {}).items():
         lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
                                                                for k in sorted(by_k, key=int)) + ".")
@@ -274,6 +278,37 @@ def snapshot_finding(snaps: dict) -> str:
     where = f"{snaps['module']} alone, {snaps['steps']:,} steps" if alone else f"{snaps['module']} inside the whole-MLP LoRA"
     return (f"Rank over training on {where} (r={snaps['rank']}, seed {snaps['seed']}, "
             f"trained on {snaps['device']}), thr_1e-3 and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
+
+
+def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:
+    """One sentence on a grid's full fine-tuning reference (``tools.whole_mlp_grid --full``): how many of its models
+    learned, then per measure both tasks' full updates (the random matrix, and the grid's widest-rank LoRA adapters,
+    beside them), the reasoning/planning ratio and the verdict that measure allows.
+
+    >>> row = lambda kind, arm, m: {"kind": kind, "arm": arm, "rank": 4, "measure": "m", "mean": m, "low": m, "high": m}
+    >>> full = {"target_modules": ["x"], "module": "x", "steps": 10, "lr": 0.1, "seeds": [0, 1], "device": "CPU",
+    ...         "width": 4, "passed": {"planning": {"r4-s0": True}}, "lora_rank": 4,
+    ...         "table": [row("planning", "trained", 2.0), row("planning", "random", 4.0)], "lora": [row("planning", "trained", 3.0)],
+    ...         "ratios": [{"rank": 4, "measure": "m", "mean": 1.1, "low": 0.9, "high": 1.3, "n": 2}],
+    ...         "verdicts": {"m": {"verdict": "not reproduced", "why": "counted at r = [4]"}}}
+    >>> full_reference_finding(full, ["m"])
+    'Full fine-tuning of x alone, no LoRA (10 steps at lr 0.1, 2 seeds, trained on CPU), its update on x (width 4): models that pass the ability criteria planning 1 of 1; m: planning 2.0 (random 4.0, LoRA r=4 3.0), ratio 1.10 [0.90, 1.30]: not reproduced (counted at r = [4]).'
+    """
+    cells = {(r["kind"], r["arm"], r["measure"]): r for r in full["table"]}
+    lora = {(r["kind"], r["measure"]): r for r in full["lora"]}
+    parts = []
+    for m in measures:
+        kinds = ", ".join(f"{k} {cells[(k, 'trained', m)]['mean']:.1f} (random {cells[(k, 'random', m)]['mean']:.1f}"
+                          + (f", LoRA r={full['lora_rank']} {lora[(k, m)]['mean']:.1f}" if (k, m) in lora else "") + ")"
+                          for k in ("planning", "reasoning") if (k, "trained", m) in cells)
+        ratio = next((r for r in full["ratios"] if r["measure"] == m), None)
+        verdict = full["verdicts"][m]
+        parts.append(f"{m}: {kinds}" + (f", ratio {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" if ratio else "")
+                     + f": {verdict['verdict']} ({verdict['why']})")
+    learned = ", ".join(f"{k} {sum(v.values())} of {len(v)}" for k, v in full["passed"].items())
+    return (f"Full fine-tuning of {', '.join(full['target_modules'])} alone, no LoRA ({full['steps']:,} steps at lr {full['lr']:g}, "
+            f"{len(full['seeds'])} seeds, trained on {full['device']}), its update on {full['module']} (width {full['width']}): "
+            f"models that pass the ability criteria {learned}; " + "; ".join(parts) + ".")
 
 
 def _paired_effect(tests: list[dict]) -> str:

@@ -84,6 +84,15 @@ def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[d
     return run_jobs(configs, workers=profile["workers"], progress=progress)
 
 
+def notebook_configs(profile: dict, train_bases: bool = False) -> list[dict]:
+    """Every LoRA run that notebooks 03-05 train, once each: notebook 04's ablation grid (which holds notebook
+    03's first seed), then notebook 05's runs (``rank_study.study_configs``: its rank grid holds notebook 03's
+    ranks and seeds, with the controls, the attention grid, the arms and the snapshot runs)."""
+    from .rank_study import study_configs
+    configs = [c["config"] for c in design(profile, train_bases=train_bases)] + study_configs(profile)
+    return list({config_hash(c): c for c in configs}.values())
+
+
 def write_job_files(configs: list[dict], folder: Path) -> list[str]:
     """One JSON file per job and the shell command that runs it, for any external scheduler."""
     folder = Path(folder)
@@ -111,8 +120,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     parser.run(check_output_folder, args.jobs_dir, "--jobs-dir")
     profile = parser.run(get_profile, args.profile)
-    cells = parser.run(design, profile, train_bases=args.train_bases)
-    configs = list({config_hash(c["config"]): c["config"] for c in cells}.values())
+    configs = parser.run(notebook_configs, profile, train_bases=args.train_bases)
     for command in write_job_files(configs, args.jobs_dir):
         print(command)
     print(f"# {len(configs)} jobs", file=sys.stderr)

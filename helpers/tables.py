@@ -119,6 +119,39 @@ def grid_lines(grid: dict, measures: list[str]) -> list[str]:
     return lines
 
 
+def full_lines(got: dict, measures=("thr_1e-3", "energy_90", "entropy_rank", "stable_rank")) -> list[str]:
+    """``tools.whole_mlp_grid --full``'s table (``05_<grid>_full.json``): the full fine-tuning updates as a grid at
+    rank = the layer's width (``grid_lines``: learned, measures with the random control, ratio, verdict), then per
+    measure the full updates beside the stored grid's widest-rank LoRA adapters (mean [95% interval over seeds]).
+
+    >>> row = lambda kind, arm, rank, m: {"kind": kind, "arm": arm, "rank": rank, "measure": "m", "mean": m, "low": m - 1, "high": m + 1}
+    >>> got = {"target_modules": ["x"], "module": "x", "steps": 10, "lr": 0.1, "seeds": [0, 1], "device": "CPU", "width": 8,
+    ...        "passed": {"planning": {"r8-s0": True}}, "accuracy": {}, "ratios": [], "verdicts": {"m": {"verdict": "v", "why": "w"}},
+    ...        "table": [row("planning", "trained", 8, 5.0), row("planning", "random", 8, 8.0)],
+    ...        "lora_rank": 8, "lora": [row("planning", "trained", 8, 6.0)]}
+    >>> print("\\n".join(full_lines(got, ["m"])))
+    full fine-tuning of ['x'] (weights only), 10 steps at lr 0.1, seeds [0, 1], trained on CPU; measured on x (width 8)
+    planning: models that pass the ability criteria: 1 of 1
+    m:
+      r=  8: planning 5.0 (random 8.0)
+      verdict: v (w)
+    beside the grid's LoRA adapters at r = 8 (same layer and steps), full / LoRA:
+      m: planning 5.0 [4.0, 6.0] / 6.0 [5.0, 7.0]
+    """
+    head = (f"full fine-tuning of {got['target_modules']} (weights only), {got['steps']} steps at lr {got['lr']:g}, "
+            f"seeds {got['seeds']}, trained on {got['device']}; measured on {got['module']} (width {got['width']})")
+    lines = [head] + [line.replace("adapters that pass", "models that pass")
+                      for line in grid_lines(dict(got, ranks=[got["width"]]), measures)]
+    full = {(r["kind"], r["measure"]): r for r in got["table"] if r["arm"] == "trained"}
+    lora = {(r["kind"], r["measure"]): r for r in got["lora"]}
+    lines.append(f"beside the grid's LoRA adapters at r = {got['lora_rank']} (same layer and steps), full / LoRA:")
+    for m in measures:
+        parts = [f"{kind} " + " / ".join(f"{x['mean']:.1f} [{x['low']:.1f}, {x['high']:.1f}]" for x in (full[(kind, m)], lora[(kind, m)]))
+                 for kind in ("planning", "reasoning") if (kind, m) in full and (kind, m) in lora]
+        lines.append(f"  {m}: " + ", ".join(parts))
+    return lines
+
+
 def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:
     """Notebook 05's init and scaling arms (``rank_study.arm_effects``, one line per measure): the task gap
     against each task's method range; ``passed`` (``rank_study.abilities`` of the arms' adapters): which

@@ -317,3 +317,49 @@ def test_the_attention_rank_over_training_is_the_attention_grid_cell_with_snapsh
         assert config["snapshots"] == ra["snapshots"] and "snapshots" not in grid[kind]
         assert {k: v for k, v in config.items() if k != "snapshots"} == grid[kind]
         assert config in rank_study.study_configs(profile)
+
+
+# ---------------------------------------------------------------- full fine-tuning of the target modules alone
+def test_trainable_target_modules_trains_only_those_weights(lora_config, tmp_path):
+    from safetensors.torch import load_file
+    config = lora_config(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules", last_n_blocks=1)
+    result = train_lora_run(config, root=tmp_path, progress=False)
+    tuned = load_file(f"{result['run_dir']}/model/model.safetensors")
+    base = load_file(f"{_resolve(config['base'])}/model.safetensors")
+    changed = sorted(k for k, v in tuned.items() if not torch.equal(v, base.get(k, base.get(k.replace("transformer.", "", 1)))))
+    last = load_pretrained(_resolve(config["base"]))[0].config.n_layer - 1
+    assert changed == [f"transformer.h.{last}.mlp.c_proj.weight"]
+    # the default (every weight) is never written into a config: full fine-tuning runs keep their identity
+    assert lora_config(method="full", rank=None, alpha=None, trainable="all") == lora_config(method="full", rank=None, alpha=None)
+
+
+@pytest.mark.parametrize("overrides, match", [({"trainable": "mlp"}, "trainable: allowed values are"),
+                                              ({"trainable": "target_modules", "method": "lora"}, "only for method 'full'")])
+def test_a_bad_trainable_is_refused_before_training(lora_config, overrides, match):
+    settings = {"method": "full", "rank": None, "alpha": None, **overrides}
+    if settings["method"] == "lora":
+        settings.update(rank=2, alpha=1.0)
+    with pytest.raises(Refused, match=match):
+        lora_config(**settings)
+
+
+def test_analyze_full_reads_the_update_as_a_full_width_grid(lora_config, tmp_path, monkeypatch):
+    cells, results = [], []
+    for kind in rank_study.KINDS:
+        for seed in (0, 1):
+            config = lora_config(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules", seed=seed)
+            cells.append({"kind": kind, "rank": None, "seed": seed, "arm": "full", "config": config})
+            results.append(train_lora_run(config, root=tmp_path, progress=False))
+    seen = {}
+    monkeypatch.setattr(rank_study, "abilities", lambda profile, c, r: seen.setdefault("cells", (c, r)) and (
+        {k: {rank_study.adapter_name(x): True for x in c if x["kind"] == k} for k in rank_study.KINDS}, {}))
+    got = rank_study.analyze_full(None, cells, results)
+    layers = rank_study.full_update_layers(cells[0]["config"]["base"], f"{results[0]['run_dir']}/model")
+    width = min(layers[0]["shape"])
+    assert got["width"] == width and got["passed"]["planning"] == {f"r{width}-s0": True, f"r{width}-s1": True}
+    assert seen["cells"][1][0]["adapter_dir"].endswith("/model")
+    assert got["per_layer_thr_1e-3"]["planning"]["0"] == [l["thr_1e-3"] for l in layers]
+    random = next(r for r in got["table"] if r["arm"] == "random" and r["measure"] == "thr_1e-3")
+    assert random["mean"] == width  # a Gaussian matrix has full rank
+    assert {u["rank"] for u in got["usable"]["thr_1e-3"]} == {width}
+    assert {r["measure"] for r in got["ratios"]} == set(rank_study.MEASURES) and got["ratios"][0]["n"] == 2

@@ -65,3 +65,20 @@ def test_longest_runs_go_to_the_workers_first(lora_config):
     longer = dict(hop, steps=hop["steps"] * 100)
     assert longest_first([hop, chain, longer]) == [2, 1, 0]
     assert longest_first([hop, hop]) == [0, 1]  # ties keep their order
+
+
+def test_the_job_files_hold_every_run_of_notebooks_03_to_05():
+    """``python -m helpers.sweep`` promises every run of notebooks 03-05: notebook 03's rank x seed grid, notebook 04's
+    ablations and notebook 05's runs, each once (small profile, committed bases: nothing trains)."""
+    from helpers.ablations import design
+    from helpers.experiments import KINDS, run_configs
+    from helpers.io import config_hash
+    from helpers.profiles import get_profile
+    from helpers.rank_study import study_configs
+    from helpers.sweep import notebook_configs
+    profile = get_profile("small")
+    got = {config_hash(c) for c in notebook_configs(profile)}
+    assert len(got) == len(notebook_configs(profile))
+    nb03 = [c for kind in KINDS for c in run_configs(profile, kind, profile["lora"]["ranks"], profile["lora"]["seeds"])]
+    for configs in (nb03, [c["config"] for c in design(profile)], study_configs(profile)):
+        assert {config_hash(c) for c in configs} <= got

@@ -169,7 +169,7 @@ def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
 
 def test_bad_arguments_are_refused_before_training(capsys):
     for argv, what in ((["--workers", "0"], "--workers"), (["--max-minutes", "-1"], "--max-minutes"),
-                       (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots"),
+                       (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots, --full"),
                        (["--grid", "paper_layer", "--arms"], "--grid paper_layer"), (["--grid", "mlp"], "--grid")):
         with pytest.raises(SystemExit) as err:
             whole_mlp_grid.main(argv)
@@ -296,3 +296,48 @@ def test_stored_layer_grid_is_none_until_its_results_and_adapters_exist(tmp_path
     assert rank_study.stored_layer_grid(profile, "paper_layer") == stored
     with pytest.raises(ValueError, match="grid: allowed values are"):
         rank_study.stored_layer_grid(profile, "x16")
+
+
+@pytest.mark.parametrize("grid", ["paper_layer", "whole_mlp"])
+def test_the_full_fine_tuning_reference_is_the_grids_runs_without_lora(grid):
+    profile = get_profile("small")
+    cells = rank_study.layer_grid_full_cells(profile, grid)
+    lora = [c for c in rank_study.layer_grid_cells(profile, grid) if c["arm"] == "trained"]
+    assert sorted((c["kind"], c["seed"]) for c in cells) == sorted({(c["kind"], c["seed"]) for c in lora})
+    for c in cells:
+        same = next(x["config"] for x in lora if x["kind"] == c["kind"] and x["seed"] == c["seed"])
+        assert c["config"]["method"] == "full" and c["config"]["trainable"] == "target_modules"
+        assert c["config"]["lr"] == profile["ablations"]["full_lr"] and c["rank"] is None
+        assert {k: c["config"][k] for k in ("target_modules", "steps", "task", "base", "seed", "eval_points")} == \
+               {k: same[k] for k in ("target_modules", "steps", "task", "base", "seed", "eval_points")}
+
+
+def test_the_full_study_needs_the_grids_results_first(tmp_path, monkeypatch):
+    import helpers.paths
+    from helpers.errors import MissingFileError
+    monkeypatch.setattr(helpers.paths, "results_path", lambda profile, name: tmp_path / name)
+    with pytest.raises(MissingFileError, match="05_paper_layer.json: the grid's results are needed first"):
+        whole_mlp_grid.full_study(get_profile("small"), workers=1, progress=False)
+    with pytest.raises(SystemExit) as err:
+        whole_mlp_grid.main(["--full", "--snapshots"])
+    assert err.value.code == 2
+
+
+def test_the_stored_full_reference_is_the_profiles_and_its_verdicts_follow_from_its_rows():
+    path = RESULTS / "small" / whole_mlp_grid.full_name("paper_layer")
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    stored, profile = json.loads(path.read_text()), get_profile("small")
+    cells = rank_study.layer_grid_full_cells(profile, "paper_layer")
+    assert stored["runs"] == len(cells) and stored["steps"] == cells[0]["config"]["steps"]
+    assert stored["lr"] == profile["ablations"]["full_lr"] and stored["target_modules"] == ["mlp.c_proj"]
+    assert stored["width"] == profile["model"]["n_embd"]
+    trained = [s for s in stored["summaries"] if s["arm"] == "trained"]
+    assert sorted((s["kind"], s["seed"]) for s in trained) == sorted((c["kind"], c["seed"]) for c in cells)
+    assert {s["n_layers"] for s in stored["summaries"]} == {profile["model"]["n_layer"]}
+    grid = _stored("paper_layer")  # the LoRA adapters it is set beside are the stored grid's widest rank
+    assert stored["lora"] == [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == max(grid["ranks"])]
+    for m in rank_study.MEASURES:
+        rows = [r for r in stored["ratios"] if r["measure"] == m]
+        verdict, why = rank_study.claim_verdict(rows, rank_study.usable_ranks(stored["table"], m), stored["passed"])
+        assert stored["verdicts"][m] == {"verdict": verdict, "why": why}, m

@@ -27,7 +27,11 @@ rank's first-seed adapters exported to ``models/adapters/<kind>-<profile>-x16-r<
 with rsLoRA at 4x the steps (``rank_analysis.paper_layer_rslora``): ``05_paper_layer_rslora.json``,
 ``models/adapters/<kind>-<profile>-rslora-r<rank>/``; ``--grid paper_layer_ranks`` the paper_layer grid below the full
 width, at ranks whose r/width lies inside the paper's (``rank_analysis.paper_layer_ranks``, small profile: r = 4 and 16
-of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.json``.
+of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.json``. ``--full`` (with ``--grid``, e.g.
+``paper_layer``) trains the reference without the LoRA constraint beside a stored grid: per task and seed, the weights
+of the grid's target modules alone fully fine-tuned for as many steps (``rank_study.layer_grid_full_cells``), their
+update measured like the grid's adapters against a random matrix of its shape (``rank_study.analyze_full``):
+``05_<grid>_full.json``.
 """
 from __future__ import annotations
 
@@ -200,12 +204,49 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key:
             "grid_final_accuracy": {kind: grid["accuracy"][kind][adapter_name(dict(cfg, arm="trained"))] for kind, cfg in configs.items()}}
 
 
+def full_name(grid: str) -> str:
+    """The results file of a grid's full fine-tuning reference (``--full``).
+
+    >>> full_name("paper_layer")
+    '05_paper_layer_full.json'
+    """
+    return GRIDS[grid][0].replace(".json", "_full.json")
+
+
+def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "paper_layer") -> dict:
+    """The reference without the LoRA constraint beside a grid (issue 11's "how many directions each task's update
+    needs"): per task and seed of the grid, the grid's target modules' weights fully fine-tuned for as many steps
+    (``rank_study.layer_grid_full_cells``), their update on the grid's ``module`` measured like the grid's adapters,
+    against a random matrix of the same shape, checked against the ability criteria, with the reasoning/planning
+    ratios and verdicts (``rank_study.analyze_full``); beside it the stored grid's widest-rank LoRA adapters."""
+    from helpers.rank_study import analyze_full, layer_grid_full_cells
+    from helpers.sweep import run_jobs
+    grid = stored_grid(profile, grid_key)
+    module = profile["rank_analysis"][grid_key]["module"]
+    cells = layer_grid_full_cells(profile, grid_key)
+    start = time.time()
+    results = run_jobs([c["config"] for c in cells], workers=workers, progress=progress)
+    minutes = (time.time() - start) / 60
+    fresh = sum(not r["cached"] for r in results)
+    got = analyze_full(profile, cells, results, module)
+    top = max(grid["ranks"])
+    some = cells[0]["config"]
+    return {"grid": grid_key, "target_modules": some["target_modules"], "module": module, "steps": some["steps"],
+            "lr": some["lr"], "seeds": sorted({c["seed"] for c in cells}), "device": device_name(), "workers": workers,
+            "grid_device": grid["device"], "runs": len(results), "runs_trained": fresh, "minutes": minutes,
+            "runs_per_minute": fresh / minutes if fresh and minutes else None,
+            "lora_rank": top, "lora": [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == top],
+            "lora_passed": grid["passed"],
+            **{k: v for k, v in got.items() if k != "randoms"},
+            "summaries": got["summaries"] + got["randoms"]}
+
+
 def main(argv=None) -> int:
     from helpers.cli import Parser
     from helpers.profiles import get_profile
     from helpers.rank_study import GRID_MEASURES
     from helpers.runs import save_results
-    from helpers.tables import arm_seed_lines, grid_lines, snapshot_lines
+    from helpers.tables import arm_seed_lines, full_lines, grid_lines, snapshot_lines
     parser = Parser(prog="python -m tools.whole_mlp_grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
     parser.add_argument("--workers", type=int, default=None,
@@ -217,6 +258,9 @@ def main(argv=None) -> int:
                         help="instead: the widest-rank, first-seed run per task saving its adapter over training, against "
                              "the stored grid (writes results/<profile>/05_whole_mlp_snapshots.json, or "
                              "05_<grid>_snapshots.json with --grid)")
+    parser.add_argument("--full", action="store_true",
+                        help="instead: the grid's target modules' weights fully fine-tuned (no LoRA), per task and seed, "
+                             "as long as the grid's runs, against the stored grid (writes 05_<grid>_full.json)")
     parser.add_argument("--grid", choices=list(GRIDS), default="whole_mlp",
                         help="which grid: the whole MLP (default), or the paper's layer alone trained longer "
                              "(rank_analysis.paper_layer, 05_paper_layer.json), the same below the full width "
@@ -231,14 +275,15 @@ def main(argv=None) -> int:
         parser.error(f"--workers: must be an integer >= 1, got {workers}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
-    if args.arms and args.snapshots:
-        parser.error("--arms, --snapshots: give one of them (each is a study of its own)")
+    if sum((args.arms, args.snapshots, args.full)) > 1:
+        parser.error("--arms, --snapshots, --full: give one of them (each is a study of its own)")
     if args.grid != "whole_mlp" and args.arms:
         parser.error(f"--grid {args.grid}: --arms is a study of the whole-MLP grid only")
     # the studies set against the stored grid: which one, where it is stored, how it prints
     for chosen, work, name, lines, extra in (
             (args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines, {}),
-            (args.snapshots, snapshot_study, snapshots_name(args.grid), snapshot_lines, {"grid_key": args.grid})):
+            (args.snapshots, snapshot_study, snapshots_name(args.grid), snapshot_lines, {"grid_key": args.grid}),
+            (args.full, full_study, full_name(args.grid), full_lines, {"grid_key": args.grid})):
         if chosen:
             got = parser.run(work, profile, workers, **extra)
             path = save_results(profile, name, {"profile": args.profile, **got})
