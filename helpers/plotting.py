@@ -346,6 +346,30 @@ def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None =
     return fig
 
 
+def full_reference_figure(full: dict, measures: list[str]):
+    """A grid's full fine-tuning reference (``tools.whole_mlp_grid --full``, one panel per measure): per task, the
+    grid's widest-rank LoRA adapters, the full fine-tuning updates of the same layer (mean and 95% interval over
+    seeds) and the random matrix of the same shape; the layer's width as the most any of them can reach."""
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.6 * len(measures), 3.6), squeeze=False)
+    groups = [("lora", f"LoRA r={full['lora_rank']}"), ("trained", "full fine-tuning"), ("random", "random matrix")]
+    cells = {(r["kind"], r["arm"], r["measure"]): r for r in full["table"]}
+    cells.update({(r["kind"], "lora", r["measure"]): r for r in full["lora"]})
+    for ax, m in zip(axes[0], measures):
+        for i, kind in enumerate(("planning", "reasoning")):
+            rows = [cells.get((kind, arm, m)) for arm, _ in groups]
+            xs = [g + (i - 0.5) * 0.38 for g, r in enumerate(rows) if r]
+            got = [r for r in rows if r]
+            ax.bar(xs, [r["mean"] for r in got], width=0.38, color=KIND_COLOR[kind], label=kind,
+                   yerr=[[r["mean"] - r["low"] for r in got], [r["high"] - r["mean"] for r in got]], capsize=2)
+        ax.axhline(full["width"], color="grey", lw=1, ls=":", label=f"width {full['width']}")
+        ax.set_xticks(range(len(groups)), [name for _, name in groups], fontsize=7)
+        ax.set(ylabel=m, title=m)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{full['module']}: LoRA, full fine-tuning of its weights alone ({full['steps']:,} steps), random")
+    fig.tight_layout()
+    return fig
+
+
 def arm_figure(effects: list[dict], rows: list[dict] | None = None, passed: dict | None = None):
     """Init and scaling arms (``rank_study.arm_effects``, one panel per measure): each task's value under the
     default (peft's init, alpha = r/2) and under each arm, the mean over its seeds. With ``rows`` (the cell summaries

@@ -363,3 +363,13 @@ def test_analyze_full_reads_the_update_as_a_full_width_grid(lora_config, tmp_pat
     assert random["mean"] == width  # a Gaussian matrix has full rank
     assert {u["rank"] for u in got["usable"]["thr_1e-3"]} == {width}
     assert {r["measure"] for r in got["ratios"]} == set(rank_study.MEASURES) and got["ratios"][0]["n"] == 2
+
+
+def test_the_full_reference_figure_draws_every_measure():
+    rows = [{"kind": k, "arm": a, "rank": 8, "measure": "m", "mean": v, "low": v - 1, "high": v + 1}
+            for k, a, v in (("planning", "trained", 5.0), ("reasoning", "trained", 6.0), ("planning", "random", 8.0),
+                            ("reasoning", "random", 8.0))]
+    full = {"table": rows, "lora": [dict(rows[0], mean=4.0, low=3.0, high=5.0)], "lora_rank": 8, "width": 8,
+            "module": "x", "steps": 10}
+    fig = plotting.full_reference_figure(full, ["m", "m"])
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 5  # 3 planning bars, 2 reasoning (no LoRA row)
