@@ -12,7 +12,7 @@ from helpers.paths import REPO_ROOT, RESULTS
 from helpers.report import finding_lines, lora_findings, rank_findings
 from helpers.profiles import get_profile
 from helpers.rank_study import GRID_MEASURES, LAYER_GRIDS
-from helpers.tables import (ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, grid_lines,
+from helpers.tables import (ablation_row, arm_lines, arm_seed_lines, control_lines, criteria_lines, full_lines, grid_lines,
                             lora_setup_lines, paired_lines, ratio_row, snapshot_lines)
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -124,6 +124,12 @@ def test_notebook_05_prints_the_stored_snapshots(name, call):
     """tools.whole_mlp_grid --snapshots (the whole MLP, and the paper's layer alone with --grid paper_layer)."""
     stored = _results(name)
     assert _printed("05_rank_analysis.ipynb", call) == "".join(f"{line}\n" for line in snapshot_lines(stored))
+
+
+def test_notebook_05_prints_the_stored_full_fine_tuning_reference():
+    """tools.whole_mlp_grid --full --grid paper_layer (05_paper_layer_full.json)."""
+    stored = _results("05_paper_layer_full.json")
+    assert _printed("05_rank_analysis.ipynb", "full_lines(paper_full") == "".join(f"{line}\n" for line in full_lines(stored))
 
 
 def test_notebook_05_prints_the_stored_whole_mlp_grid():
