@@ -165,13 +165,15 @@ def layer_grid_full_cells(profile: dict, grid: str = "paper_layer") -> list[dict
     """The reference without the LoRA constraint for one of ``tools.whole_mlp_grid``'s grids: per task and seed of
     the grid, a full fine-tuning run of the grid's target modules' weights alone (``trainable: "target_modules"``),
     as long as the grid's runs (``steps_x``), at the profile's full fine-tuning lr (``ablations.full_lr``, notebook
-    04's): ``{"kind", "rank": None, "seed", "arm": "full", "config"}`` (``tools.whole_mlp_grid --full``)."""
+    04's), and the same on shuffled targets at the control seeds (what such training gives without the task):
+    ``{"kind", "rank": None, "seed", "arm": "full" | "shuffled", "config"}`` (``tools.whole_mlp_grid --full``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     settings = {k: v for k, v in layer_grid_settings(profile, grid).items() if k in ("target_modules", "steps")}
-    return [{"kind": kind, "rank": None, "seed": cfg["seed"], "arm": "full", "config": cfg} for kind in KINDS
-            for cfg in run_configs(profile, kind, [None], ra["seeds"], method="full", lr=profile["ablations"]["full_lr"],
-                                   trainable="target_modules", **settings)]
+    return [{"kind": kind, "rank": None, "seed": cfg["seed"], "arm": arm, "config": cfg} for kind in KINDS
+            for arm, seeds, extra in (("full", ra["seeds"], {}), ("shuffled", ra["control_seeds"], {"targets": "shuffled"}))
+            for cfg in run_configs(profile, kind, [None], seeds, method="full", lr=profile["ablations"]["full_lr"],
+                                   trainable="target_modules", **extra, **settings)]
 
 
 def study_configs(profile: dict) -> list[dict]:
@@ -350,24 +352,26 @@ def analyze_full(profile: dict, cells: list[dict], results: list[dict], module: 
     ``W_tuned - W_base`` of ``module`` in every block (``full_update_layers``), read as a rank-``width`` update
     (``width`` = the layer's smaller dimension, the most any rank can be), so that saturation, the random control
     (``random_update_measures``, one Gaussian matrix per layer), the ability criteria, the reasoning/planning ratios
-    and the verdicts are notebook 05's. Rows and names carry ``rank = width`` and ``arm = "trained"``."""
+    and the verdicts are notebook 05's. Rows and names carry ``rank = width`` and ``arm = "trained"`` (the
+    shuffled-target runs ``arm = "shuffled"``, in the table as the grids' shuffled controls are)."""
     models = [dict(r, adapter_dir=str(Path(r["run_dir"]) / "model")) for r in results]
     layers = [full_update_layers(c["config"]["base"], m["adapter_dir"], module) for c, m in zip(cells, models)]
     width = min(layers[0][0]["shape"])
-    as_grid = [dict(c, rank=width, arm="trained") for c in cells]
+    as_grid = [dict(c, rank=width, arm="trained" if c["arm"] == "full" else c["arm"]) for c in cells]
     passed, accuracy = abilities(profile, as_grid, models)
-    summaries = [{"kind": c["kind"], "rank": width, "seed": c["seed"], "arm": "trained", **summarize(rows)}
+    summaries = [{"kind": c["kind"], "rank": width, "seed": c["seed"], "arm": c["arm"], **summarize(rows)}
                  for c, rows in zip(as_grid, layers)]
     random = summarize([random_update_measures(row["shape"], control_seed + i) for i, row in enumerate(layers[0])])
     randoms = [{"kind": kind, "rank": width, "seed": None, "arm": "random", **random} for kind in KINDS]
     table = [row for m in MEASURES for row in measure_table(summaries + randoms, m)]
     usable = {m: usable_ranks(table, m) for m in MEASURES}
-    ratio_rows = ratios(summaries)
+    ratio_rows = ratios([s for s in summaries if s["arm"] == "trained"])
     verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
                 for m in MEASURES}
     per_layer = {}
     for c, rows in zip(as_grid, layers):
-        per_layer.setdefault(c["kind"], {})[str(c["seed"])] = [row["thr_1e-3"] for row in rows]
+        if c["arm"] == "trained":
+            per_layer.setdefault(c["kind"], {})[str(c["seed"])] = [row["thr_1e-3"] for row in rows]
     return {"width": width, "passed": passed, "accuracy": accuracy, "summaries": summaries, "randoms": randoms,
             "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts, "per_layer_thr_1e-3": per_layer}
 

@@ -352,7 +352,7 @@ def test_analyze_full_reads_the_update_as_a_full_width_grid(lora_config, tmp_pat
             results.append(train_lora_run(config, root=tmp_path, progress=False))
     seen = {}
     monkeypatch.setattr(rank_study, "abilities", lambda profile, c, r: seen.setdefault("cells", (c, r)) and (
-        {k: {rank_study.adapter_name(x): True for x in c if x["kind"] == k} for k in rank_study.KINDS}, {}))
+        {k: {rank_study.adapter_name(x): True for x in c if x["kind"] == k and x["arm"] != "shuffled"} for k in rank_study.KINDS}, {}))
     got = rank_study.analyze_full(None, cells, results)
     layers = rank_study.full_update_layers(cells[0]["config"]["base"], f"{results[0]['run_dir']}/model")
     width = min(layers[0]["shape"])
@@ -363,6 +363,11 @@ def test_analyze_full_reads_the_update_as_a_full_width_grid(lora_config, tmp_pat
     assert random["mean"] == width  # a Gaussian matrix has full rank
     assert {u["rank"] for u in got["usable"]["thr_1e-3"]} == {width}
     assert {r["measure"] for r in got["ratios"]} == set(rank_study.MEASURES) and got["ratios"][0]["n"] == 2
+    # a shuffled-target run joins the table as a control: not checked, not in the ratios or the per-layer values
+    shuffled = dict(cells[0], arm="shuffled", config=dict(cells[0]["config"], targets="shuffled"))
+    more = rank_study.analyze_full(None, cells + [shuffled], results + [train_lora_run(shuffled["config"], root=tmp_path, progress=False)])
+    assert more["ratios"] == got["ratios"] and more["per_layer_thr_1e-3"] == got["per_layer_thr_1e-3"]
+    assert any(r["arm"] == "shuffled" for r in more["table"]) and len(more["passed"]["planning"]) == 2
 
 
 def test_the_full_reference_figure_draws_every_measure():

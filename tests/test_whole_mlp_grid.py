@@ -302,8 +302,10 @@ def test_stored_layer_grid_is_none_until_its_results_and_adapters_exist(tmp_path
 def test_the_full_fine_tuning_reference_is_the_grids_runs_without_lora(grid):
     profile = get_profile("small")
     cells = rank_study.layer_grid_full_cells(profile, grid)
-    lora = [c for c in rank_study.layer_grid_cells(profile, grid) if c["arm"] == "trained"]
-    assert sorted((c["kind"], c["seed"]) for c in cells) == sorted({(c["kind"], c["seed"]) for c in lora})
+    lora = rank_study.layer_grid_cells(profile, grid)
+    pairs = lambda got, arm: sorted({(c["kind"], c["seed"]) for c in got if c["arm"] == arm})
+    assert pairs(cells, "full") == pairs(lora, "trained") and pairs(cells, "shuffled") == pairs(lora, "shuffled")
+    assert all(c["config"].get("targets", "task") == ("shuffled" if c["arm"] == "shuffled" else "task") for c in cells)
     for c in cells:
         same = next(x["config"] for x in lora if x["kind"] == c["kind"] and x["seed"] == c["seed"])
         assert c["config"]["method"] == "full" and c["config"]["trainable"] == "target_modules"
@@ -332,8 +334,9 @@ def test_the_stored_full_reference_is_the_profiles_and_its_verdicts_follow_from_
     assert stored["runs"] == len(cells) and stored["steps"] == cells[0]["config"]["steps"]
     assert stored["lr"] == profile["ablations"]["full_lr"] and stored["target_modules"] == ["mlp.c_proj"]
     assert stored["width"] == profile["model"]["n_embd"]
-    trained = [s for s in stored["summaries"] if s["arm"] == "trained"]
-    assert sorted((s["kind"], s["seed"]) for s in trained) == sorted((c["kind"], c["seed"]) for c in cells)
+    for arm, stored_arm in (("full", "trained"), ("shuffled", "shuffled")):
+        rows = [s for s in stored["summaries"] if s["arm"] == stored_arm]
+        assert sorted((s["kind"], s["seed"]) for s in rows) == sorted((c["kind"], c["seed"]) for c in cells if c["arm"] == arm)
     assert {s["n_layers"] for s in stored["summaries"]} == {profile["model"]["n_layer"]}
     grid = _stored("paper_layer")  # the LoRA adapters it is set beside are the stored grid's widest rank
     assert stored["lora"] == [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == max(grid["ranks"])]

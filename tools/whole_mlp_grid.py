@@ -215,8 +215,8 @@ def full_name(grid: str) -> str:
 
 def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "paper_layer") -> dict:
     """The reference without the LoRA constraint beside a grid (issue 11's "how many directions each task's update
-    needs"): per task and seed of the grid, the grid's target modules' weights fully fine-tuned for as many steps
-    (``rank_study.layer_grid_full_cells``), their update on the grid's ``module`` measured like the grid's adapters,
+    needs"): per task and seed of the grid, the grid's target modules' weights fully fine-tuned for as many steps, and
+    the same on shuffled targets (``rank_study.layer_grid_full_cells``), their update on the grid's ``module`` measured like the grid's adapters,
     against a random matrix of the same shape, checked against the ability criteria, with the reasoning/planning
     ratios and verdicts (``rank_study.analyze_full``); beside it the stored grid's widest-rank LoRA adapters."""
     from helpers.rank_study import analyze_full, layer_grid_full_cells
@@ -232,7 +232,8 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
     top = max(grid["ranks"])
     some = cells[0]["config"]
     return {"grid": grid_key, "target_modules": some["target_modules"], "module": module, "steps": some["steps"],
-            "lr": some["lr"], "seeds": sorted({c["seed"] for c in cells}), "device": device_name(), "workers": workers,
+            "lr": some["lr"], "seeds": sorted({c["seed"] for c in cells if c["arm"] == "full"}),
+            "control_seeds": sorted({c["seed"] for c in cells if c["arm"] == "shuffled"}), "device": device_name(), "workers": workers,
             "grid_device": grid["device"], "runs": len(results), "runs_trained": fresh, "minutes": minutes,
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "lora_rank": top, "lora": [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == top],
