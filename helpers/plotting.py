@@ -349,9 +349,11 @@ def rank_grid_figure(table: list[dict], measures: list[str], full: dict | None =
 def full_reference_figure(full: dict, measures: list[str]):
     """A grid's full fine-tuning reference (``tools.whole_mlp_grid --full``, one panel per measure): per task, the
     grid's widest-rank LoRA adapters, the full fine-tuning updates of the same layer (mean and 95% interval over
-    seeds) and the random matrix of the same shape; the layer's width as the most any of them can reach."""
-    fig, axes = plt.subplots(1, len(measures), figsize=(3.6 * len(measures), 3.6), squeeze=False)
-    groups = [("lora", f"LoRA r={full['lora_rank']}"), ("trained", "full fine-tuning"), ("random", "random matrix")]
+    seeds), the same trained on shuffled targets and the random matrix of the same shape; the layer's width as the
+    most any of them can reach."""
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.6), squeeze=False)
+    groups = [("lora", f"LoRA r={full['lora_rank']}"), ("trained", "full fine-tuning"),
+              ("shuffled", "full, shuffled\ntargets"), ("random", "random matrix")]
     cells = {(r["kind"], r["arm"], r["measure"]): r for r in full["table"]}
     cells.update({(r["kind"], "lora", r["measure"]): r for r in full["lora"]})
     for ax, m in zip(axes[0], measures):
@@ -365,7 +367,7 @@ def full_reference_figure(full: dict, measures: list[str]):
         ax.set_xticks(range(len(groups)), [name for _, name in groups], fontsize=7)
         ax.set(ylabel=m, title=m)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{full['module']}: LoRA, full fine-tuning of its weights alone ({full['steps']:,} steps), random")
+    fig.suptitle(f"{full['module']}: LoRA, and full fine-tuning of its weights alone ({full['steps']:,} steps) with its controls")
     fig.tight_layout()
     return fig
 

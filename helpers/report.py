@@ -282,8 +282,8 @@ def snapshot_finding(snaps: dict) -> str:
 
 def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:
     """One sentence on a grid's full fine-tuning reference (``tools.whole_mlp_grid --full``): how many of its models
-    learned, then per measure both tasks' full updates (the random matrix, and the grid's widest-rank LoRA adapters,
-    beside them), the reasoning/planning ratio and the verdict that measure allows.
+    learned, then per measure both tasks' full updates (the shuffled-target control, the random matrix and the grid's
+    widest-rank LoRA adapters beside them), the reasoning/planning ratio and the verdict that measure allows.
 
     >>> row = lambda kind, arm, m: {"kind": kind, "arm": arm, "rank": 4, "measure": "m", "mean": m, "low": m, "high": m}
     >>> full = {"target_modules": ["x"], "module": "x", "steps": 10, "lr": 0.1, "seeds": [0, 1], "device": "CPU",
@@ -298,7 +298,9 @@ def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entro
     lora = {(r["kind"], r["measure"]): r for r in full["lora"]}
     parts = []
     for m in measures:
-        kinds = ", ".join(f"{k} {cells[(k, 'trained', m)]['mean']:.1f} (random {cells[(k, 'random', m)]['mean']:.1f}"
+        kinds = ", ".join(f"{k} {cells[(k, 'trained', m)]['mean']:.1f} ("
+                          + (f"shuffled targets {cells[(k, 'shuffled', m)]['mean']:.1f}, " if (k, "shuffled", m) in cells else "")
+                          + f"random {cells[(k, 'random', m)]['mean']:.1f}"
                           + (f", LoRA r={full['lora_rank']} {lora[(k, m)]['mean']:.1f}" if (k, m) in lora else "") + ")"
                           for k in ("planning", "reasoning") if (k, "trained", m) in cells)
         ratio = next((r for r in full["ratios"] if r["measure"] == m), None)
