@@ -363,17 +363,12 @@ def analyze_full(profile: dict, cells: list[dict], results: list[dict], module: 
                  for c, rows in zip(as_grid, layers)]
     random = summarize([random_update_measures(row["shape"], control_seed + i) for i, row in enumerate(layers[0])])
     randoms = [{"kind": kind, "rank": width, "seed": None, "arm": "random", **random} for kind in KINDS]
-    table = [row for m in MEASURES for row in measure_table(summaries + randoms, m)]
-    usable = {m: usable_ranks(table, m) for m in MEASURES}
-    ratio_rows = ratios([s for s in summaries if s["arm"] == "trained"])
-    verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
-                for m in MEASURES}
     per_layer = {}
     for c, rows in zip(as_grid, layers):
         if c["arm"] == "trained":
             per_layer.setdefault(c["kind"], {})[str(c["seed"])] = [row["thr_1e-3"] for row in rows]
     return {"width": width, "passed": passed, "accuracy": accuracy, "summaries": summaries, "randoms": randoms,
-            "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts, "per_layer_thr_1e-3": per_layer}
+            **judged(summaries, randoms, passed), "per_layer_thr_1e-3": per_layer}
 
 
 MEASURES = ["thr_1e-1", "thr_1e-2", "thr_1e-3", "thr_1e-4", "thr_1e-5", "energy_90", "energy_99",
@@ -512,11 +507,17 @@ def analyze_grid(profile: dict, cells: list[dict], results: list[dict], module: 
     summaries = cell_summaries(cells, results, module)
     with tempfile.TemporaryDirectory() as tmp:
         randoms = random_controls(cells, results, Path(tmp), module)
+    return {"ranks": sorted({c["rank"] for c in cells}), "passed": passed, "accuracy": accuracy, "summaries": summaries,
+            "randoms": randoms, **judged(summaries, randoms, passed), "per_layer_thr_1e-3": per_layer_values(cells, results, module)}
+
+
+def judged(summaries: list[dict], randoms: list[dict], passed: dict) -> dict:
+    """What a grid's adapters (``summaries``, trained and shuffled) and random controls say, given which adapters
+    learned: every measure's seed table (``measure_table``), where it is usable, the reasoning/planning ratios of the
+    trained adapters and the verdict per measure (``claim_verdict``): ``{"table", "usable", "ratios", "verdicts"}``."""
     table = [row for m in MEASURES for row in measure_table(summaries + randoms, m)]
     usable = {m: usable_ranks(table, m) for m in MEASURES}
     ratio_rows = ratios([s for s in summaries if s["arm"] == "trained"])
     verdicts = {m: dict(zip(("verdict", "why"), claim_verdict([r for r in ratio_rows if r["measure"] == m], usable[m], passed)))
                 for m in MEASURES}
-    return {"ranks": sorted({c["rank"] for c in cells}), "passed": passed, "accuracy": accuracy, "summaries": summaries,
-            "randoms": randoms, "table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts,
-            "per_layer_thr_1e-3": per_layer_values(cells, results, module)}
+    return {"table": table, "usable": usable, "ratios": ratio_rows, "verdicts": verdicts}

@@ -91,13 +91,13 @@ def _tally(passed: dict) -> str:
     return f"{len(passed) - len(failing)} of {len(passed)}" + (f" (failing: {', '.join(failing)})" if failing else "")
 
 
-def grid_lines(grid: dict, measures: list[str]) -> list[str]:
+def grid_lines(grid: dict, measures: list[str], what: str = "adapters") -> list[str]:
     """One rank grid of notebook 05 as saved (``{"ranks", "passed", "table", "ratios", "verdicts"}``): how
-    many adapters learned, then per measure the trained adapters and both controls at each rank, the
-    reasoning/planning ratio, and the verdict on the 2-3x claim with its reason."""
+    many adapters (or other ``what``: fully fine-tuned models) learned, then per measure the trained adapters and
+    both controls at each rank, the reasoning/planning ratio, and the verdict on the 2-3x claim with its reason."""
     lines = []
     for kind, v in grid["passed"].items():
-        lines.append(f"{kind}: adapters that pass the ability criteria: {_tally(v)}")
+        lines.append(f"{kind}: {what} that pass the ability criteria: {_tally(v)}")
         acc = grid.get("accuracy", {}).get(kind, {})
         if acc:  # to compare ranks at (roughly) matched accuracy: mean and range over seeds
             by_rank = {rank: [a for k, a in acc.items() if k.startswith(f"r{rank}-")] for rank in grid["ranks"]}
@@ -140,8 +140,7 @@ def full_lines(got: dict, measures=("thr_1e-3", "energy_90", "entropy_rank", "st
     """
     head = (f"full fine-tuning of {got['target_modules']} (weights only), {got['steps']} steps at lr {got['lr']:g}, "
             f"seeds {got['seeds']}, trained on {got['device']}; measured on {got['module']} (width {got['width']})")
-    lines = [head] + [line.replace("adapters that pass", "models that pass")
-                      for line in grid_lines(dict(got, ranks=[got["width"]]), measures)]
+    lines = [head] + grid_lines(dict(got, ranks=[got["width"]]), measures, what="models")
     full = {(r["kind"], r["measure"]): r for r in got["table"] if r["arm"] == "trained"}
     lora = {(r["kind"], r["measure"]): r for r in got["lora"]}
     lines.append(f"beside the grid's LoRA adapters at r = {got['lora_rank']} (same layer and steps), full / LoRA:")
