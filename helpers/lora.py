@@ -179,7 +179,8 @@ TARGETS = ("task", "shuffled")
 # scaling alpha/sqrt(r) instead of alpha/r (rsLoRA; False is the default and never written).
 INITS = ("default", "gaussian", "pissa")
 PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa"}
-# ``snapshots``: steps at which the adapter is also saved (``snapshots/step-<n>/``, for the rank over training);
+# ``snapshots``: steps at which the adapter (a full fine-tuning run: the model) is also saved (``snapshots/step-<n>/``,
+# for the rank over training);
 # training is the same, but the run is its own (its folder holds the snapshots). [] is the default.
 # ``trainable`` (method "full" only): which weights a full fine-tuning run trains: "all" (the default, never written)
 # or "target_modules" (only the weight matrices of ``target_modules`` in the blocks ``last_n_blocks`` selects: what
@@ -430,8 +431,9 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
                                                "answers": {str(p): got["answers"] for p, got in answers.items()}})
     files = ["adapter/adapter_model.safetensors", "adapter/adapter_config.json"] if out == "adapter" else ["model/model.safetensors"]
     files.append(ANSWERS_FILE)
-    if out == "adapter":  # a damaged snapshot makes the run unfinished, like a damaged adapter
-        files += [f"snapshots/step-{n}/adapter_model.safetensors" for n in config.get("snapshots", ())]
+    # a damaged snapshot makes the run unfinished, like a damaged adapter or model
+    weights = "adapter_model.safetensors" if out == "adapter" else "model.safetensors"
+    files += [f"snapshots/step-{n}/{weights}" for n in config.get("snapshots", ())]
     result = run.finish({"accuracy": table, "final_loss": last_loss}, files=files)
     return _with_paths(result, run, cached=False)
 

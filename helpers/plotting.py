@@ -412,25 +412,35 @@ def arm_figure(effects: list[dict], rows: list[dict] | None = None, passed: dict
     return fig
 
 
-def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str], rank: int):
+def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str], rank: int,
+                              beside: dict[str, list[dict]] | None = None, ceiling: str | None = None,
+                              labels: tuple[str, str] = ("", "")):
     """Each measure of one adapter per task against the training step (``rank_study.snapshot_summaries``),
-    with the LoRA rank r as the ceiling. Rows that hold an ``accuracy`` (``tools.whole_mlp_grid --snapshots``) add a
-    last panel: the accuracy at the hardest trained point, filled where the adapter passes the ability criteria."""
+    with the LoRA rank r as the ceiling (``ceiling``: another label for that line, e.g. a full fine-tuning update's
+    width). Rows that hold an ``accuracy`` (``tools.whole_mlp_grid --snapshots``) add a last panel: the accuracy at the
+    hardest trained point, filled where the adapter passes the ability criteria. ``beside``: other curves of the same
+    form drawn dashed on the same axes (e.g. the LoRA adapters beside a full fine-tuning run), ``labels`` naming the
+    two (appended to each task's name)."""
     with_accuracy = all("accuracy" in r for rows in curves.values() for r in rows)
     panels = len(measures) + with_accuracy
     fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
+    drawn = [(curves, "-", labels[0])] + ([(beside, "--", labels[1])] if beside else [])
     for ax, m in zip(axes[0], measures):
-        for kind, rows in curves.items():
-            ax.plot([r["step"] for r in rows], [r[m] for r in rows], marker="o", color=KIND_COLOR[kind], label=kind)
-        ax.axhline(rank, color="grey", lw=1, label=f"r = {rank}")
+        for got, style, label in drawn:
+            for kind, rows in got.items():
+                ax.plot([r["step"] for r in rows], [r[m] for r in rows], marker="o", ls=style, color=KIND_COLOR[kind],
+                        label=f"{kind} {label}".strip(), mfc="white" if style == "--" else KIND_COLOR[kind])
+        ax.axhline(rank, color="grey", lw=1, label=ceiling or f"r = {rank}")
         ax.set(xlabel="training step", ylabel=m, title=m)
     if with_accuracy:
         ax = axes[0][-1]
-        for kind, rows in curves.items():
-            ax.plot([r["step"] for r in rows], [r["accuracy"] for r in rows], color=KIND_COLOR[kind], label=kind)
-            for r in rows:
-                ax.scatter(r["step"], r["accuracy"], color=KIND_COLOR[kind] if r["passed"] else "white",
-                           edgecolor=KIND_COLOR[kind], zorder=3)
+        for got, style, label in drawn:
+            for kind, rows in got.items():
+                ax.plot([r["step"] for r in rows], [r["accuracy"] for r in rows], ls=style, color=KIND_COLOR[kind],
+                        label=f"{kind} {label}".strip())
+                for r in rows:
+                    ax.scatter(r["step"], r["accuracy"], color=KIND_COLOR[kind] if r["passed"] else "white",
+                               edgecolor=KIND_COLOR[kind], zorder=3)
         ax.set(xlabel="training step", ylabel="exact match", ylim=(0, 1),
                title="hardest trained point (filled: passes the criteria)")
         ax.legend(fontsize=7)

@@ -76,6 +76,22 @@ LAYER_GRIDS = {"whole_mlp": ("05_whole_mlp.json", "mlp"), "paper_layer": ("05_pa
                "paper_layer_ranks": ("05_paper_layer_ranks.json", "x16")}
 
 
+# The studies of tools.whole_mlp_grid set against a stored grid, and the suffix of their results file
+STUDIES = {"grid": "", "arms": "_arms", "snapshots": "_snapshots", "full": "_full", "full_snapshots": "_full_snapshots"}
+
+
+def study_file(grid: str, study: str = "grid") -> str:
+    """The results file (in ``results/<profile>/``) of a grid of ``tools.whole_mlp_grid`` or of a study set against
+    it (``STUDIES``): the one place these names are spelled (the tool writes them, notebook 05 and the report read them).
+
+    >>> study_file("paper_layer"), study_file("paper_layer", "full_snapshots"), study_file("whole_mlp", "arms")
+    ('05_paper_layer.json', '05_paper_layer_full_snapshots.json', '05_whole_mlp_arms.json')
+    """
+    if study not in STUDIES:
+        raise ValueError(f"study: allowed values are {list(STUDIES)}, got {study!r}")
+    return LAYER_GRIDS[_known_grid(grid)][0].replace(".json", f"{STUDIES[study]}.json")
+
+
 def _known_grid(grid: str) -> str:
     """``grid`` if it is a key of ``LAYER_GRIDS``, else an error naming the allowed ones."""
     if grid not in LAYER_GRIDS:
@@ -90,7 +106,7 @@ def stored_layer_grid(profile: dict, grid: str) -> dict | None:
     import json
 
     from .paths import REPO_ROOT, results_path
-    path = results_path(profile, LAYER_GRIDS[_known_grid(grid)][0])
+    path = results_path(profile, study_file(grid))
     if not path.is_file():
         return None
     got = json.loads(path.read_text())
@@ -161,19 +177,31 @@ def layer_grid_snapshot_configs(profile: dict, grid: str = "whole_mlp") -> dict:
             for kind in KINDS}
 
 
-def layer_grid_full_cells(profile: dict, grid: str = "paper_layer") -> list[dict]:
+def layer_grid_full_cells(profile: dict, grid: str = "paper_layer", **extra) -> list[dict]:
     """The reference without the LoRA constraint for one of ``tools.whole_mlp_grid``'s grids: per task and seed of
     the grid, a full fine-tuning run of the grid's target modules' weights alone (``trainable: "target_modules"``),
     as long as the grid's runs (``steps_x``), at the profile's full fine-tuning lr (``ablations.full_lr``, notebook
     04's), and the same on shuffled targets at the control seeds (what such training gives without the task):
-    ``{"kind", "rank": None, "seed", "arm": "full" | "shuffled", "config"}`` (``tools.whole_mlp_grid --full``)."""
+    ``{"kind", "rank": None, "seed", "arm": "full" | "shuffled", "config"}`` (``tools.whole_mlp_grid --full``).
+    ``extra``: run-config values over these (e.g. ``snapshots``: ``layer_grid_full_snapshot_configs``)."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     settings = {k: v for k, v in layer_grid_settings(profile, grid).items() if k in ("target_modules", "steps")}
     return [{"kind": kind, "rank": None, "seed": cfg["seed"], "arm": arm, "config": cfg} for kind in KINDS
-            for arm, seeds, extra in (("full", ra["seeds"], {}), ("shuffled", ra["control_seeds"], {"targets": "shuffled"}))
+            for arm, seeds, arm_extra in (("full", ra["seeds"], {}), ("shuffled", ra["control_seeds"], {"targets": "shuffled"}))
             for cfg in run_configs(profile, kind, [None], seeds, method="full", lr=profile["ablations"]["full_lr"],
-                                   trainable="target_modules", **extra, **settings)]
+                                   trainable="target_modules", **arm_extra, **settings, **extra)]
+
+
+def layer_grid_full_snapshot_configs(profile: dict, grid: str = "paper_layer") -> dict:
+    """Per task, the full fine-tuning reference's first-seed run (``layer_grid_full_cells``) once more, saving its
+    model at the ``rank_analysis.snapshots`` steps scaled by the grid's ``steps_x``, as the grid's own rank over
+    training does (``layer_grid_snapshot_configs``): the rank over training without the LoRA constraint
+    (``tools.whole_mlp_grid --full --snapshots [--grid GRID]``)."""
+    ra = profile["rank_analysis"]
+    steps = [n * ra[_known_grid(grid)]["steps_x"] for n in ra["snapshots"]]
+    return {c["kind"]: c["config"] for c in layer_grid_full_cells(profile, grid, snapshots=steps)
+            if c["arm"] == "full" and c["seed"] == ra["seeds"][0]}
 
 
 def study_configs(profile: dict) -> list[dict]:
@@ -229,6 +257,28 @@ def snapshot_summaries(result: dict, steps: int, module: str | None = None) -> l
     """The measures (mean over layers, or over the ``module`` layers alone: ``layer_summary``) of one run's adapter
     at each saved step and at the end (``result`` of a run with ``snapshots``): ``[{"step", **measures}, ...]``."""
     return [{"step": n, **layer_summary(d, module)} for n, d in snapshot_dirs(result, steps)]
+
+
+def snapshot_curves(profile: dict, configs: dict, results: dict, module: str | None = None) -> dict:
+    """The rank over training of one run with ``snapshots`` per task (``configs``, ``results``: ``{kind: ...}``): at
+    every saved step and at the end, the measures on ``module`` (an adapter's: ``layer_summary``; a full fine-tuning
+    run's update ``W - W_base`` of that module: ``full_update_layers``), the accuracy at the task's hardest trained
+    point and whether the adapter or model passes the ability criteria there (``abilities``):
+    ``{kind: [{"step", **measures, "accuracy", "passed"}, ...]}``."""
+    curves = {}
+    for kind, cfg in configs.items():
+        full = cfg.get("method") == "full"
+        if full and module is None:
+            raise ValueError("module: name the layer whose full fine-tuning update is measured, e.g. 'mlp.c_proj'")
+        result = dict(results[kind], adapter_dir=str(Path(results[kind]["run_dir"]) / "model")) if full else results[kind]
+        dirs = snapshot_dirs(result, cfg["steps"])
+        rows = [{"step": n, **(summarize(full_update_layers(cfg["base"], d, module)) if full else layer_summary(d, module))}
+                for n, d in dirs]
+        cells = [{"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": f"step {n}", "config": cfg} for n, _ in dirs]
+        passed, accuracy = abilities(profile, cells, [{"adapter_dir": str(d)} for _, d in dirs])
+        curves[kind] = [dict(row, accuracy=accuracy[kind][adapter_name(c)], passed=passed[kind][adapter_name(c)])
+                        for row, c in zip(rows, cells)]
+    return curves
 
 
 def layer_summary(adapter_dir, module: str | None = None) -> dict:

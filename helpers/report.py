@@ -12,7 +12,7 @@ import sys
 
 from .criteria import failures
 from .errors import Refused
-from .rank_study import LAYER_GRIDS, claim_verdict
+from .rank_study import claim_verdict, study_file
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -208,9 +208,9 @@ def rank_findings(profile: str) -> list[str]:
     grids = [("Rank grid", rank)]
     if rank.get("attention"):
         grids.append((f"Rank grid on {', '.join(rank['attention']['target_modules'])}", rank["attention"]))
-    whole = _load(profile, "05_whole_mlp.json")  # tools.whole_mlp_grid
+    whole = _load(profile, study_file("whole_mlp"))  # tools.whole_mlp_grid
     if whole and "table" in whole:
-        arms = _load(profile, "05_whole_mlp_arms.json") or {}  # tools.whole_mlp_grid --arms
+        arms = _load(profile, study_file("whole_mlp", "arms")) or {}  # tools.whole_mlp_grid --arms
         grids.append((layer_grid_name(whole), dict(whole, arms=arms.get("effects", []), arm_passed=arms.get("passed", {}))))
     grids += [(layer_grid_name(alone), alone) for alone in paper_layer_grids(profile)]
     lines = []
@@ -243,41 +243,49 @@ def rank_findings(profile: str) -> list[str]:
                              f"reasoning {e['method_range']['reasoning']:.2f}: "
                              + ("the method moves it more than the task does" if moved else "the task gap exceeds the method range")
                              + learned_note + ".")
-    for name in ("05_whole_mlp_snapshots.json", "05_paper_layer_snapshots.json"):  # tools.whole_mlp_grid --snapshots
-        snaps = _load(profile, name)
+    for grid in ("whole_mlp", "paper_layer"):  # tools.whole_mlp_grid --snapshots
+        snaps = _load(profile, study_file(grid, "snapshots"))
         if snaps and "curves" in snaps:
             lines.append(snapshot_finding(snaps))
-    for name in ("05_whole_mlp_full.json", "05_paper_layer_full.json"):  # tools.whole_mlp_grid --full
-        full = _load(profile, name)
+    for grid in ("whole_mlp", "paper_layer"):  # tools.whole_mlp_grid --full, then --full --snapshots
+        full = _load(profile, study_file(grid, "full"))
         if full and "table" in full:
             lines.append(full_reference_finding(full))
+        snaps = _load(profile, study_file(grid, "full_snapshots"))
+        if snaps and "curves" in snaps:
+            lines.append(snapshot_finding(snaps, ("thr_1e-3", "energy_90")))
     for name, by_k in rank.get("overlap", {}).items():
         lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
                                                                for k in sorted(by_k, key=int)) + ".")
     return lines
 
 
-def snapshot_finding(snaps: dict) -> str:
-    """One sentence on the whole-MLP rank over training (``05_whole_mlp_snapshots.json``): per task, the paper's
-    measure and the hardest trained point's accuracy at the first and last saved step, and the first step at which
-    the adapter passes the ability criteria.
+def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
+    """One sentence on a rank over training (``tools.whole_mlp_grid --snapshots``, e.g. ``05_whole_mlp_snapshots.json``;
+    ``--full --snapshots``: a full fine-tuning run's): per task, the ``measures`` and the hardest trained point's accuracy
+    at the first and last saved step, and the first step at which the adapter passes the ability criteria.
 
-    >>> rows = [{"step": s, "thr_1e-3": t, "accuracy": a, "passed": p} for s, t, a, p in ((10, 5.0, 0.3, False),
-    ...         (20, 7.0, 0.6, True), (40, 8.0, 0.7, True))]
+    >>> rows = [{"step": s, "thr_1e-3": t, "energy_90": t / 2, "accuracy": a, "passed": p} for s, t, a, p in (
+    ...         (10, 5.0, 0.3, False), (20, 7.0, 0.6, True), (40, 8.0, 0.7, True))]
     >>> snapshot_finding({"rank": 8, "seed": 0, "module": "m", "device": "CPU", "curves": {"planning": rows}})
     'Rank over training on m inside the whole-MLP LoRA (r=8, seed 0, trained on CPU), thr_1e-3 and accuracy at the hardest trained point: planning step 10: 5.0, 0.30 -> step 40: 8.0, 0.70, first passes the ability criteria at step 20.'
+    >>> snapshot_finding({"rank": 8, "seed": 0, "module": "m", "target_modules": ["m"], "steps": 40, "method": "full",
+    ...                   "device": "CPU", "curves": {"planning": rows}}, ("thr_1e-3", "energy_90"))
+    'Rank over training on m alone, fully fine-tuned (no LoRA), 40 steps (width 8, seed 0, trained on CPU), thr_1e-3, energy_90 and accuracy at the hardest trained point: planning step 10: 5.0, 2.5, 0.30 -> step 40: 8.0, 4.0, 0.70, first passes the ability criteria at step 20.'
     """
     parts = []
     for kind, rows in snaps["curves"].items():
         first, last = rows[0], rows[-1]
         passes = next((r["step"] for r in rows if r["passed"]), None)
-        parts.append(f"{kind} step {first['step']}: {first['thr_1e-3']:.1f}, {first['accuracy']:.2f} -> step {last['step']}: "
-                     f"{last['thr_1e-3']:.1f}, {last['accuracy']:.2f}, "
+        at = lambda r: ", ".join(f"{r[m]:.1f}" for m in measures) + f", {r['accuracy']:.2f}"
+        parts.append(f"{kind} step {first['step']}: {at(first)} -> step {last['step']}: {at(last)}, "
                      + (f"first passes the ability criteria at step {passes}" if passes is not None else "never passes the ability criteria"))
     alone = snaps.get("target_modules") == [snaps["module"]]  # tools.whole_mlp_grid --snapshots --grid paper_layer
-    where = f"{snaps['module']} alone, {snaps['steps']:,} steps" if alone else f"{snaps['module']} inside the whole-MLP LoRA"
-    return (f"Rank over training on {where} (r={snaps['rank']}, seed {snaps['seed']}, "
-            f"trained on {snaps['device']}), thr_1e-3 and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
+    full = snaps.get("method") == "full"
+    where = (f"{snaps['module']} alone, " + ("fully fine-tuned (no LoRA), " if full else "") + f"{snaps['steps']:,} steps"
+             if alone else f"{snaps['module']} inside the whole-MLP LoRA")
+    return (f"Rank over training on {where} ({'width' if full else 'r='}{' ' if full else ''}{snaps['rank']}, seed {snaps['seed']}, "
+            f"trained on {snaps['device']}), {', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
 
 
 def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:
@@ -397,7 +405,7 @@ def claims(profile: str) -> list[dict]:
         if rank.get("attention"):
             out += rank_claims(rank["attention"], ["thr_1e-3", "entropy_rank", "energy_90"],
                                layer=", ".join(rank["attention"]["target_modules"]))
-        whole = _load(profile, "05_whole_mlp.json")
+        whole = _load(profile, study_file("whole_mlp"))
         if whole and "ratios" in whole:
             out += rank_claims(whole, ["thr_1e-3", "entropy_rank", "energy_90"], layer=layer_grid_name(whole, short=True),
                                note="the paper's layer, trained with mlp.c_fc: where both tasks learn")
@@ -518,7 +526,7 @@ PAPER_LAYER_GRIDS = ("paper_layer", "paper_layer_rslora", "paper_layer_ranks")
 def paper_layer_grids(profile: str) -> list[dict]:
     """The stored results of ``tools.whole_mlp_grid``'s grids on the paper's layer alone (``PAPER_LAYER_GRIDS``) that
     hold a grid's table and ratios, in that order."""
-    stored = [_load(profile, LAYER_GRIDS[key][0]) for key in PAPER_LAYER_GRIDS]
+    stored = [_load(profile, study_file(key)) for key in PAPER_LAYER_GRIDS]
     return [g for g in stored if g and "table" in g and "ratios" in g]
 
 

@@ -185,14 +185,24 @@ def snapshot_lines(got: dict, measures=("thr_1e-3", "entropy_rank", "energy_90")
     >>> print("\\n".join(snapshot_lines(got)))
     planning r=4 seed 0 (m, trained on CPU): step 10: thr_1e-3 3.0, entropy_rank 2.2, energy_90 2.0, accuracy 0.50*
       final step against the grid's adapter of this cell (trained on GPU): thr_1e-3 3.0 / 4.0, entropy_rank 2.2 / 2.2, energy_90 2.0 / 2.0, accuracy 0.50 / 0.75
+
+    A full fine-tuning run's (``--full --snapshots``: ``"method": "full"``) is named by its width and set beside the
+    reference's model of the same cell:
+
+    >>> print("\\n".join(snapshot_lines(dict(got, method="full"))[:2]))
+    planning full fine-tuning (width 4) seed 0 (m, trained on CPU): step 10: thr_1e-3 3.0, entropy_rank 2.2, energy_90 2.0, accuracy 0.50*
+      final step against the reference's model of this cell (trained on GPU): thr_1e-3 3.0 / 4.0, entropy_rank 2.2 / 2.2, energy_90 2.0 / 2.0, accuracy 0.50 / 0.75
     """
+    full = got.get("method") == "full"
+    what, same = (f"full fine-tuning (width {got['rank']})", "the reference's model") if full else \
+        (f"r={got['rank']}", "the grid's adapter")
     out = []
     for kind, rows in got["curves"].items():
         steps = "; ".join(f"step {r['step']}: " + ", ".join(f"{m} {r[m]:.1f}" for m in measures)
                           + f", accuracy {r['accuracy']:.2f}{'*' if r['passed'] else ''}" for r in rows)
-        out.append(f"{kind} r={got['rank']} seed {got['seed']} ({got['module']}, trained on {got['device']}): {steps}")
+        out.append(f"{kind} {what} seed {got['seed']} ({got['module']}, trained on {got['device']}): {steps}")
         final, grid = rows[-1], got["grid_final"][kind]
-        out.append(f"  final step against the grid's adapter of this cell (trained on {got['grid_device']}): "
+        out.append(f"  final step against {same} of this cell (trained on {got['grid_device']}): "
                    + ", ".join(f"{m} {final[m]:.1f} / {grid[m]:.1f}" for m in measures)
                    + f", accuracy {final['accuracy']:.2f} / {got['grid_final_accuracy'][kind]:.2f}")
     return out

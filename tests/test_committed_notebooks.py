@@ -119,9 +119,11 @@ def test_notebook_05_prints_the_stored_whole_mlp_arms():
 
 
 @pytest.mark.parametrize("name, call", [("05_whole_mlp_snapshots.json", "snapshot_lines(whole_mlp_snaps"),
-                                        ("05_paper_layer_snapshots.json", "snapshot_lines(paper_snaps")])
+                                        ("05_paper_layer_snapshots.json", "snapshot_lines(paper_snaps"),
+                                        ("05_paper_layer_full_snapshots.json", "snapshot_lines(paper_full_snaps")])
 def test_notebook_05_prints_the_stored_snapshots(name, call):
-    """tools.whole_mlp_grid --snapshots (the whole MLP, and the paper's layer alone with --grid paper_layer)."""
+    """tools.whole_mlp_grid --snapshots (the whole MLP, and the paper's layer alone with --grid paper_layer; its full
+    fine-tuning reference with --full --snapshots)."""
     stored = _results(name)
     assert _printed("05_rank_analysis.ipynb", call) == "".join(f"{line}\n" for line in snapshot_lines(stored))
 

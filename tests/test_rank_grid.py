@@ -4,6 +4,7 @@ rank-study pieces that decide where a measure can count (saturation, separation 
 control, the full fine-tuning update, task vs method)."""
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,6 +167,18 @@ def test_the_figures_draw():
     effect = {"measure": "m", "rank": 4, "default": {"planning": 2.0, "reasoning": 1.0},
               "arms": {"x": {"planning": 3.0, "reasoning": 1.5}}}
     assert len(plotting.arm_figure([effect, effect]).axes) == 2
+
+
+def test_the_rank_over_training_figure_draws_curves_beside_others_dashed():
+    rows = lambda v: [{"step": n, "m": v + n, "accuracy": 0.5, "passed": n > 1} for n in (1, 2)]
+    curves = {"planning": rows(10.0), "reasoning": rows(8.0)}
+    fig = plotting.rank_over_training_figure(curves, ["m"], 64)
+    assert [len(ax.get_lines()) for ax in fig.axes] == [3, 2]  # 2 tasks + the ceiling; the accuracy panel
+    fig = plotting.rank_over_training_figure(curves, ["m"], 64, beside={"planning": rows(2.0)}, ceiling="width 64",
+                                             labels=("full", "LoRA"))
+    lines = fig.axes[0].get_lines()
+    assert [l.get_label() for l in lines] == ["planning full", "reasoning full", "planning LoRA", "width 64"]
+    assert lines[2].get_linestyle() == "--" and list(lines[2].get_ydata()) == [3.0, 4.0]
 
 
 def test_the_arm_figure_dots_every_adapter_and_hatches_an_arm_that_failed():
@@ -368,6 +381,35 @@ def test_analyze_full_reads_the_update_as_a_full_width_grid(lora_config, tmp_pat
     more = rank_study.analyze_full(None, cells + [shuffled], results + [train_lora_run(shuffled["config"], root=tmp_path, progress=False)])
     assert more["ratios"] == got["ratios"] and more["per_layer_thr_1e-3"] == got["per_layer_thr_1e-3"]
     assert any(r["arm"] == "shuffled" for r in more["table"]) and len(more["passed"]["planning"]) == 2
+
+
+def test_a_full_run_saves_its_model_along_the_way_and_snapshot_curves_measure_its_update(lora_config, tmp_path, monkeypatch):
+    """A full fine-tuning run with snapshots trains like the same run without (same final weights) and saves its model at
+    each saved step; snapshot_curves measures the update of the named module at each and at the end, as analyze_full
+    measures the final one, with the accuracy and criteria per step (abilities, stubbed: its own tests)."""
+    settings = dict(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules")
+    plain = train_lora_run(lora_config(**settings), root=tmp_path, progress=False)
+    config = lora_config(snapshots=[4, 8], **settings)
+    snap = train_lora_run(config, root=tmp_path, progress=False)
+    assert "snapshots/step-4/model.safetensors" in snap["files"] and snap["run_dir"] != plain["run_dir"]
+    assert (Path(snap["run_dir"]) / "model/model.safetensors").read_bytes() == \
+           (Path(plain["run_dir"]) / "model/model.safetensors").read_bytes()
+    seen = []
+
+    def fake_abilities(profile, cells, results):
+        seen.append([r["adapter_dir"] for r in results])
+        names = [rank_study.adapter_name(c) for c in cells]
+        return {"planning": dict.fromkeys(names, True)}, {"planning": {n: 0.5 for n in names}}
+    monkeypatch.setattr(rank_study, "abilities", fake_abilities)
+    curves = rank_study.snapshot_curves(None, {"planning": config}, {"planning": snap}, "mlp.c_proj")
+    rows = curves["planning"]
+    assert [r["step"] for r in rows] == [4, 8, 12] and all(r["passed"] and r["accuracy"] == 0.5 for r in rows)
+    assert seen[0][-1].endswith("/model") and seen[0][0].endswith("snapshots/step-4")
+    final = summarize(rank_study.full_update_layers(config["base"], f"{snap['run_dir']}/model"))
+    assert {k: v for k, v in rows[-1].items() if k not in ("step", "accuracy", "passed")} == final
+    assert rows[0] != rows[-1]  # the model at step 4 is not the final one
+    with pytest.raises(ValueError, match="module: name the layer"):
+        rank_study.snapshot_curves(None, {"planning": config}, {"planning": snap})
 
 
 def test_the_full_reference_figure_draws_every_measure():

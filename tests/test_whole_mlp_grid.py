@@ -263,7 +263,7 @@ def test_the_stored_arms_follow_from_their_rows_and_the_grids_defaults():
 
 @pytest.mark.parametrize("grid_key", ["whole_mlp", "paper_layer"])
 def test_the_stored_snapshots_are_the_profiles_runs(grid_key):
-    path = RESULTS / "small" / whole_mlp_grid.snapshots_name(grid_key)
+    path = RESULTS / "small" / rank_study.study_file(grid_key, "snapshots")
     if not path.exists():
         pytest.skip(f"{path} is not committed")
     stored, grid, profile = json.loads(path.read_text()), _stored(grid_key), get_profile("small")
@@ -279,6 +279,29 @@ def test_the_stored_snapshots_are_the_profiles_runs(grid_key):
                 and s["seed"] == cfg["seed"]]
         assert stored["grid_final"][kind] == same[0]
         assert stored["grid_final_accuracy"][kind] == grid["accuracy"][kind][f"r{cfg['rank']}-s{cfg['seed']}"]
+
+
+def test_the_stored_full_snapshots_are_the_references_runs():
+    """tools.whole_mlp_grid --full --snapshots: the reference's first-seed run per task with the grid's snapshot steps;
+    its final step is the reference's model of that cell (same config and seed, one thread: the same weights), and the
+    LoRA curves beside it are the stored grid's rank over training."""
+    path = RESULTS / "small" / rank_study.study_file("paper_layer", "full_snapshots")
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    stored, profile = json.loads(path.read_text()), get_profile("small")
+    full = json.loads((RESULTS / "small" / rank_study.study_file("paper_layer", "full")).read_text())
+    lora = json.loads((RESULTS / "small" / rank_study.study_file("paper_layer", "snapshots")).read_text())
+    configs = rank_study.layer_grid_full_snapshot_configs(profile, "paper_layer")
+    assert stored["method"] == "full" and stored["rank"] == full["width"] and stored["lora_curves"] == lora["curves"]
+    for kind, cfg in configs.items():
+        assert (stored["seed"], stored["steps"], stored["snapshots"], stored["lr"]) == (
+            cfg["seed"], cfg["steps"], cfg["snapshots"], cfg["lr"])
+        rows = stored["curves"][kind]
+        assert [r["step"] for r in rows] == cfg["snapshots"] + [cfg["steps"]]
+        assert {r["n_layers"] for r in rows} == {profile["model"]["n_layer"]}
+        final = {k: v for k, v in rows[-1].items() if k not in ("step", "accuracy", "passed")}
+        assert final == {k: v for k, v in stored["grid_final"][kind].items() if k in final}
+        assert rows[-1]["accuracy"] == stored["grid_final_accuracy"][kind]
 
 
 def test_stored_layer_grid_is_none_until_its_results_and_adapters_exist(tmp_path, monkeypatch):
@@ -314,19 +337,34 @@ def test_the_full_fine_tuning_reference_is_the_grids_runs_without_lora(grid):
                {k: same[k] for k in ("target_modules", "steps", "task", "base", "seed", "eval_points")}
 
 
+def test_the_full_reference_over_training_is_its_first_seed_run_with_the_grids_snapshots():
+    profile = get_profile("small")
+    ra = profile["rank_analysis"]
+    configs = rank_study.layer_grid_full_snapshot_configs(profile, "paper_layer")
+    full = {c["kind"]: c["config"] for c in rank_study.layer_grid_full_cells(profile, "paper_layer")
+            if c["arm"] == "full" and c["seed"] == ra["seeds"][0]}
+    for kind, cfg in configs.items():
+        assert cfg["snapshots"] == [n * ra["paper_layer"]["steps_x"] for n in ra["snapshots"]]
+        assert {k: v for k, v in cfg.items() if k != "snapshots"} == full[kind]
+        # the same steps as the grid's own rank over training
+        assert cfg["snapshots"] == rank_study.layer_grid_snapshot_configs(profile, "paper_layer")[kind]["snapshots"]
+
+
 def test_the_full_study_needs_the_grids_results_first(tmp_path, monkeypatch):
     import helpers.paths
     from helpers.errors import MissingFileError
     monkeypatch.setattr(helpers.paths, "results_path", lambda profile, name: tmp_path / name)
     with pytest.raises(MissingFileError, match="05_paper_layer.json: the grid's results are needed first"):
         whole_mlp_grid.full_study(get_profile("small"), workers=1, progress=False)
+    with pytest.raises(MissingFileError, match="05_paper_layer_full.json: the full fine-tuning reference is needed first"):
+        whole_mlp_grid.full_snapshot_study(get_profile("small"), workers=1, progress=False)
     with pytest.raises(SystemExit) as err:
-        whole_mlp_grid.main(["--full", "--snapshots"])
+        whole_mlp_grid.main(["--full", "--arms"])
     assert err.value.code == 2
 
 
 def test_the_stored_full_reference_is_the_profiles_and_its_verdicts_follow_from_its_rows():
-    path = RESULTS / "small" / whole_mlp_grid.full_name("paper_layer")
+    path = RESULTS / "small" / rank_study.study_file("paper_layer", "full")
     if not path.exists():
         pytest.skip(f"{path} is not committed")
     stored, profile = json.loads(path.read_text()), get_profile("small")

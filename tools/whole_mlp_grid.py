@@ -31,13 +31,15 @@ of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.jso
 ``paper_layer``) trains the reference without the LoRA constraint beside a stored grid: per task and seed, the weights
 of the grid's target modules alone fully fine-tuned for as many steps (``rank_study.layer_grid_full_cells``), their
 update measured like the grid's adapters against a random matrix of its shape (``rank_study.analyze_full``):
-``05_<grid>_full.json``.
+``05_<grid>_full.json``; ``--full --snapshots`` its first-seed run of each task once more, saving the model at the grid's
+snapshot steps (the rank over training without the LoRA constraint, beside the grid's own): ``05_<grid>_full_snapshots.json``.
 """
 from __future__ import annotations
 
 import time
 
 from helpers.rank_study import LAYER_GRIDS as GRIDS  # per grid: its results file and its exported adapters' tag
+from helpers.rank_study import study_file
 
 
 def rank_order(ranks: list[int]) -> list[int]:
@@ -134,19 +136,10 @@ def stored_grid(profile: dict, grid: str = "whole_mlp") -> dict:
     from helpers.errors import MissingFileError
     from helpers.io import read_json
     from helpers.paths import results_path
-    path = results_path(profile, GRIDS[grid][0])
+    path = results_path(profile, study_file(grid))
     if not path.is_file():
         raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid --grid {grid})")
     return read_json(path)
-
-
-def snapshots_name(grid: str) -> str:
-    """The results file of a grid's rank over training (``--snapshots``).
-
-    >>> snapshots_name("whole_mlp"), snapshots_name("paper_layer")
-    ('05_whole_mlp_snapshots.json', '05_paper_layer_snapshots.json')
-    """
-    return GRIDS[grid][0].replace(".json", "_snapshots.json")
 
 
 def arm_study(profile: dict, workers: int, progress: bool = True) -> dict:
@@ -180,20 +173,13 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key:
     task's hardest trained point and whether the adapter passes the ability criteria there (``rank_study.abilities``);
     beside the stored grid's adapter of the same cell (trained on its own device: the final step should match it up to
     the device)."""
-    from helpers.rank_study import (KINDS, abilities, adapter_name, layer_grid_snapshot_configs, snapshot_dirs,
-                                    snapshot_summaries)
+    from helpers.rank_study import KINDS, adapter_name, layer_grid_snapshot_configs, snapshot_curves
     from helpers.sweep import run_jobs
     grid = stored_grid(profile, grid_key)
     module = profile["rank_analysis"][grid_key]["module"]
     configs = layer_grid_snapshot_configs(profile, grid_key)
     results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
-    curves = {}
-    for kind, cfg in configs.items():
-        rows, dirs = snapshot_summaries(results[kind], cfg["steps"], module), snapshot_dirs(results[kind], cfg["steps"])
-        cells = [{"kind": kind, "rank": cfg["rank"], "seed": cfg["seed"], "arm": f"step {n}", "config": cfg} for n, _ in dirs]
-        passed, accuracy = abilities(profile, cells, [{"adapter_dir": str(d)} for _, d in dirs])
-        curves[kind] = [dict(row, accuracy=accuracy[kind][adapter_name(c)], passed=passed[kind][adapter_name(c)])
-                        for row, c in zip(rows, cells)]
+    curves = snapshot_curves(profile, configs, results, module)
     some = next(iter(configs.values()))
     same_cell = {kind: next(s for s in grid["summaries"] if s["kind"] == kind and s["arm"] == "trained"
                             and s["rank"] == cfg["rank"] and s["seed"] == cfg["seed"]) for kind, cfg in configs.items()}
@@ -202,15 +188,6 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key:
             "snapshots": some["snapshots"], "device": device_name(), "grid_device": grid["device"], "curves": curves,
             "grid_final": same_cell,
             "grid_final_accuracy": {kind: grid["accuracy"][kind][adapter_name(dict(cfg, arm="trained"))] for kind, cfg in configs.items()}}
-
-
-def full_name(grid: str) -> str:
-    """The results file of a grid's full fine-tuning reference (``--full``).
-
-    >>> full_name("paper_layer")
-    '05_paper_layer_full.json'
-    """
-    return GRIDS[grid][0].replace(".json", "_full.json")
 
 
 def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "paper_layer") -> dict:
@@ -237,9 +214,40 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
             "grid_device": grid["device"], "runs": len(results), "runs_trained": fresh, "minutes": minutes,
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "lora_rank": top, "lora": [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == top],
-            "lora_passed": grid["passed"],
             **{k: v for k, v in got.items() if k != "randoms"},
             "summaries": got["summaries"] + got["randoms"]}
+
+
+def full_snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "paper_layer") -> dict:
+    """The rank over training without the LoRA constraint: per task, the full fine-tuning reference's first-seed run
+    (``rank_study.layer_grid_full_snapshot_configs``) once more, saving its model at the grid's snapshot steps; at each
+    and at the end, the update of the grid's ``module`` measured like the adapters, the accuracy at the hardest trained
+    point and the ability criteria (``rank_study.snapshot_curves``), beside the stored reference's model of the same
+    cell (``--full`` first: its final step should match it) and the grid's own LoRA rank over training where stored."""
+    from helpers.errors import MissingFileError
+    from helpers.io import read_json
+    from helpers.paths import results_path
+    from helpers.rank_study import KINDS, layer_grid_full_snapshot_configs, snapshot_curves
+    from helpers.sweep import run_jobs
+    path = results_path(profile, study_file(grid_key, "full"))
+    if not path.is_file():
+        raise MissingFileError(f"{path}: the full fine-tuning reference is needed first "
+                               f"(python -m tools.whole_mlp_grid --full --grid {grid_key})")
+    full = read_json(path)
+    module = profile["rank_analysis"][grid_key]["module"]
+    configs = layer_grid_full_snapshot_configs(profile, grid_key)
+    results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
+    curves = snapshot_curves(profile, configs, results, module)
+    some = next(iter(configs.values()))
+    width, seed = full["width"], some["seed"]
+    lora = results_path(profile, study_file(grid_key, "snapshots"))
+    return {"grid": grid_key, "method": "full", "target_modules": some["target_modules"], "rank": width, "seed": seed,
+            "module": module, "steps": some["steps"], "lr": some["lr"], "snapshots": some["snapshots"],
+            "device": device_name(), "grid_device": full["device"], "curves": curves,
+            "grid_final": {kind: next(s for s in full["summaries"] if s["kind"] == kind and s["arm"] == "trained"
+                                      and s["seed"] == seed) for kind in configs},
+            "grid_final_accuracy": {kind: full["accuracy"][kind][f"r{width}-s{seed}"] for kind in configs},
+            "lora_curves": read_json(lora)["curves"] if lora.is_file() else None}
 
 
 def main(argv=None) -> int:
@@ -261,7 +269,8 @@ def main(argv=None) -> int:
                              "05_<grid>_snapshots.json with --grid)")
     parser.add_argument("--full", action="store_true",
                         help="instead: the grid's target modules' weights fully fine-tuned (no LoRA), per task and seed, "
-                             "as long as the grid's runs, against the stored grid (writes 05_<grid>_full.json)")
+                             "as long as the grid's runs, against the stored grid (writes 05_<grid>_full.json); with --snapshots: "
+                             "its first-seed run per task saving the model over training (05_<grid>_full_snapshots.json)")
     parser.add_argument("--grid", choices=list(GRIDS), default="whole_mlp",
                         help="which grid: the whole MLP (default), or the paper's layer alone trained longer "
                              "(rank_analysis.paper_layer, 05_paper_layer.json), the same below the full width "
@@ -276,15 +285,17 @@ def main(argv=None) -> int:
         parser.error(f"--workers: must be an integer >= 1, got {workers}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
-    if sum((args.arms, args.snapshots, args.full)) > 1:
-        parser.error("--arms, --snapshots, --full: give one of them (each is a study of its own)")
+    if args.arms and (args.snapshots or args.full):
+        parser.error("--arms, --snapshots, --full: --arms is a study of its own (--full --snapshots go together)")
     if args.grid != "whole_mlp" and args.arms:
         parser.error(f"--grid {args.grid}: --arms is a study of the whole-MLP grid only")
     # the studies set against the stored grid: which one, where it is stored, how it prints
     for chosen, work, name, lines, extra in (
-            (args.arms, arm_study, "05_whole_mlp_arms.json", arm_seed_lines, {}),
-            (args.snapshots, snapshot_study, snapshots_name(args.grid), snapshot_lines, {"grid_key": args.grid}),
-            (args.full, full_study, full_name(args.grid), full_lines, {"grid_key": args.grid})):
+            (args.arms, arm_study, study_file("whole_mlp", "arms"), arm_seed_lines, {}),
+            (args.full and args.snapshots, full_snapshot_study, study_file(args.grid, "full_snapshots"), snapshot_lines,
+             {"grid_key": args.grid}),
+            (args.snapshots, snapshot_study, study_file(args.grid, "snapshots"), snapshot_lines, {"grid_key": args.grid}),
+            (args.full, full_study, study_file(args.grid, "full"), full_lines, {"grid_key": args.grid})):
         if chosen:
             got = parser.run(work, profile, workers, **extra)
             path = save_results(profile, name, {"profile": args.profile, **got})
@@ -292,7 +303,7 @@ def main(argv=None) -> int:
             print(f"wrote {path}")
             return 0
     got = study(profile, workers, args.max_minutes, grid=args.grid)
-    path = save_results(profile, GRIDS[args.grid][0], {"profile": args.profile, **got})
+    path = save_results(profile, study_file(args.grid), {"profile": args.profile, **got})
     print("\n".join(grid_lines(got, GRID_MEASURES)))
     print(f"{got['runs_trained']} runs trained on {got['device']} ({workers} workers), ranks {got['ranks']}"
           + (f", left out: {got['ranks_skipped']}" if got["ranks_skipped"] else "")
