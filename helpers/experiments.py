@@ -113,7 +113,7 @@ def model_answers(profile: dict, kind: str, adapter_dir: str | None = None) -> d
         return {p: scored(samples, stored[p]) for p, samples in point_samples(task, points, n).items()}
     base = base_for(profile, kind, progress=False)
     if adapter_dir and not (Path(adapter_dir) / "adapter_config.json").is_file():
-        model, tokenizer = load_pretrained(adapter_dir)  # a fully fine-tuned model, not an adapter
+        model, tokenizer = load_pretrained(adapter_dir, tokenizer_from=base)  # a fully fine-tuned model: weights only
     else:
         model, tokenizer = load_adapter(str(base), adapter_dir) if adapter_dir else load_pretrained(base)
     return answer_points(model, tokenizer, task, points, n)

@@ -71,10 +71,21 @@ def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
     return GPT2LMHeadModel(config)
 
 
-def load_pretrained(name_or_path: str | Path, device: str = "cpu"):
+# what makes a local folder hold a tokenizer (a fast tokenizer's file, or GPT-2's vocabulary)
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
+
+
+def load_pretrained(name_or_path: str | Path, device: str = "cpu", tokenizer_from: str | Path | None = None):
     """``(model, tokenizer)`` from a local ``save_pretrained`` directory or a hub id (e.g. ``gpt2``),
-    the way the paper starts from pretrained GPT-2. Weights are read from safetensors only."""
-    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    the way the paper starts from pretrained GPT-2. Weights are read from safetensors only. ``tokenizer_from``: where
+    the tokenizer is instead (a fully fine-tuned run's model folder holds weights only: its base's). A local folder
+    without a tokenizer is refused rather than given an empty one (``transformers`` builds that silently)."""
+    source = tokenizer_from or name_or_path
+    if Path(source).is_dir() and not any((Path(source) / f).is_file() for f in TOKENIZER_FILES):
+        from .errors import MissingFileError
+        raise MissingFileError(f"{source}: no tokenizer here ({' or '.join(TOKENIZER_FILES)}); pass tokenizer_from, "
+                               f"e.g. the base model the weights were trained from")
+    tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:  # GPT-2's tokenizer has none; padding is never scored anyway
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(name_or_path, use_safetensors=True).to(device)

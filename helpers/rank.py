@@ -370,16 +370,25 @@ def compare_adapters(dir_a, dir_b, ks: list[int] | None = None) -> list[dict]:
         (ia, da), (ib, db) = a[layer], b[layer]
         if da.shape != db.shape:
             raise AdapterError(f"--compare: {layer} has shape {list(da.shape)} in one adapter and {list(db.shape)} in the other")
-        r = min(ia["r"], ib["r"], *da.shape)
-        sizes = [k for k in (ks or default_ks(r)) if 1 <= k <= r]
-        ua, va = top_singular_vectors(da, r)
-        ub, vb = top_singular_vectors(db, r)
-        rows.append({"layer": layer, "shape": list(da.shape), "r": [ia["r"], ib["r"]], "k": sizes,
-                     "phi_out": [subspace_overlap(ua[:, :k], ub[:, :k]) for k in sizes],
-                     "phi_in": [subspace_overlap(va[:, :k], vb[:, :k]) for k in sizes],
-                     "random_out": [random_overlap(k, k, da.shape[0]) for k in sizes],
-                     "random_in": [random_overlap(k, k, da.shape[1]) for k in sizes]})
+        rows.append({"layer": layer, **compare_updates(da, db, [ia["r"], ib["r"]], ks)})
     return rows
+
+
+def compare_updates(delta_a, delta_b, ranks: list[int], ks: list[int] | None = None) -> dict:
+    """The overlap of two updates of one weight (``(out, in)`` matrices of the same shape, of ranks ``ranks``: a
+    LoRA's r, a full fine-tuning update's smaller dimension) at their top-``k`` output-space and input-space singular
+    subspaces, with the random-subspace expectation beside each: ``{"shape", "r", "k", "phi_out", "phi_in",
+    "random_out", "random_in"}`` (``compare_adapters``' row without its layer). ``ks`` defaults to :func:`default_ks`
+    of the smaller rank."""
+    r = min(*ranks, *delta_a.shape)
+    sizes = [k for k in (ks or default_ks(r)) if 1 <= k <= r]
+    ua, va = top_singular_vectors(delta_a, r)
+    ub, vb = top_singular_vectors(delta_b, r)
+    return {"shape": list(delta_a.shape), "r": list(ranks), "k": sizes,
+            "phi_out": [subspace_overlap(ua[:, :k], ub[:, :k]) for k in sizes],
+            "phi_in": [subspace_overlap(va[:, :k], vb[:, :k]) for k in sizes],
+            "random_out": [random_overlap(k, k, delta_a.shape[0]) for k in sizes],
+            "random_in": [random_overlap(k, k, delta_a.shape[1]) for k in sizes]}
 
 
 def format_overlap(rows: list[dict]) -> str:

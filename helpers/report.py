@@ -251,13 +251,22 @@ def rank_findings(profile: str) -> list[str]:
         full = _load(profile, study_file(grid, "full"))
         if full and "table" in full:
             lines.append(full_reference_finding(full))
+            lines += [overlap_finding(name, by_k) for name, by_k in full.get("overlap", {}).items()]
         snaps = _load(profile, study_file(grid, "full_snapshots"))
         if snaps and "curves" in snaps:
             lines.append(snapshot_finding(snaps, ("thr_1e-3", "energy_90")))
-    for name, by_k in rank.get("overlap", {}).items():
-        lines.append(f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
-                                                               for k in sorted(by_k, key=int)) + ".")
+    lines += [overlap_finding(name, by_k) for name, by_k in rank.get("overlap", {}).items()]
     return lines
+
+
+def overlap_finding(name: str, by_k: dict) -> str:
+    """One findings line on the subspace overlap of two updates (``{k (str): [phi, random]}``).
+
+    >>> overlap_finding("a vs b", {"2": [0.25, 0.03125], "1": [0.5, 0.015625]})
+    'Subspace overlap (a vs b): k=1: 0.50 (random 0.02), k=2: 0.25 (random 0.03).'
+    """
+    return f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
+                                                     for k in sorted(by_k, key=int)) + "."
 
 
 def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:

@@ -148,7 +148,21 @@ def full_lines(got: dict, measures=("thr_1e-3", "energy_90", "entropy_rank", "st
         parts = [f"{kind} " + " / ".join(f"{x['mean']:.1f} [{x['low']:.1f}, {x['high']:.1f}]" for x in (full[(kind, m)], lora[(kind, m)]))
                  for kind in ("planning", "reasoning") if (kind, m) in full and (kind, m) in lora]
         lines.append(f"  {m}: " + ", ".join(parts))
+    if got.get("overlap"):
+        lines.append("subspace overlap phi of the top-k output-space directions (mean over layers; random subspaces beside):")
+        lines += overlap_lines(got["overlap"], indent="  ")
     return lines
+
+
+def overlap_lines(overlap: dict, indent: str = "") -> list[str]:
+    """One line per pair of updates (``{name: {k: [phi, random]}}``, e.g. ``rank_study.full_overlaps``), k ascending
+    (a stored JSON keeps its keys sorted as strings).
+
+    >>> overlap_lines({"a vs b": {"16": [0.75, 0.25], "2": [0.25, 0.03125]}})
+    ['a vs b: k=2: 0.25 (random 0.03), k=16: 0.75 (random 0.25)']
+    """
+    return [f"{indent}{name}: " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})" for k in sorted(by_k, key=int))
+            for name, by_k in overlap.items()]
 
 
 def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:

@@ -110,3 +110,22 @@ def test_committed_small_adapters_score_what_they_record():
         (row,) = evaluate_points(model, tokenizer, task, [point], info["eval_n"])
         recorded = next(r for r in info["accuracy"] if r.get("hops", r.get("shortest")) == point)
         assert row["accuracy"] == recorded["accuracy"], folder.name
+
+
+def test_a_model_folder_without_a_tokenizer_is_refused_or_takes_its_bases(tiny_base, tmp_path):
+    """A full fine-tuning run's model folder holds weights only; transformers would build an empty tokenizer for it
+    (every prompt 0 tokens), so it is refused unless the tokenizer comes from its base."""
+    import shutil
+
+    import pytest
+
+    from helpers.errors import MissingFileError
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_base / name, weights / name)
+    with pytest.raises(MissingFileError, match="no tokenizer here"):
+        load_pretrained(weights)
+    model, tokenizer = load_pretrained(weights, tokenizer_from=tiny_base)
+    samples = point_samples(TASK, [1], 8)[1]
+    assert greedy_answers(model, tokenizer, samples) == greedy_answers(*load_pretrained(tiny_base), samples)

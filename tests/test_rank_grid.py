@@ -412,6 +412,40 @@ def test_a_full_run_saves_its_model_along_the_way_and_snapshot_curves_measure_it
         rank_study.snapshot_curves(None, {"planning": config}, {"planning": snap})
 
 
+def test_full_overlaps_compare_where_the_updates_point(lora_config, tmp_path):
+    """module_updates reads a full run's update (transposed to (out, in)) and a LoRA's alike; an update overlaps itself
+    fully at every k; full_overlaps names each pair it compares."""
+    from safetensors.torch import load_file
+    settings = dict(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules")
+    cells, results = [], []
+    for kind, arm, seed in (("planning", "full", 0), ("planning", "full", 1), ("reasoning", "full", 0),
+                            ("reasoning", "full", 1), ("planning", "shuffled", 0)):
+        config = lora_config(seed=seed, **settings, **({"targets": "shuffled"} if arm == "shuffled" else {}))
+        cells.append({"kind": kind, "rank": None, "seed": seed, "arm": arm, "config": config})
+        results.append(train_lora_run(config, root=tmp_path, progress=False))
+    base = cells[0]["config"]["base"]
+    full = rank_study.module_updates(Path(results[0]["run_dir"]) / "model", "mlp.c_proj", base)
+    tuned = load_file(f"{results[0]['run_dir']}/model/model.safetensors")
+    block, (width, delta) = next(iter(full.items()))
+    raw = tuned[f"transformer.h.{block}.mlp.c_proj.weight"].double() - \
+        load_file(f"{_resolve(base)}/model.safetensors")[f"transformer.h.{block}.mlp.c_proj.weight"].double()
+    assert np.allclose(delta, raw.numpy().T) and width == min(raw.shape)
+    itself = rank_study.updates_overlap(full, full)
+    assert all(abs(phi - 1) < 1e-9 for phi, _ in itself.values()) and itself[str(width)][1] == 1.0
+    lora_run = train_lora_run(lora_config(rank=2, alpha=1.0), root=tmp_path, progress=False)
+    lora = rank_study.module_updates(lora_run["adapter_dir"], "mlp.c_proj")
+    assert set(lora) == set(full) and {r for r, _ in lora.values()} == {2}
+    assert list(rank_study.updates_overlap(full, lora)) == ["1", "2"]  # up to the smaller rank
+    with pytest.raises(ValueError, match="different blocks"):
+        rank_study.updates_overlap(full, {0: full[block]} if block != 0 else {99: full[block]})
+    got = rank_study.full_overlaps(cells, results, {"planning": lora_run["adapter_dir"]})
+    assert list(got) == ["full fine-tuning: planning vs reasoning, seed 0", "planning: full fine-tuning, seed 0 vs seed 1",
+                         "planning: full fine-tuning vs shuffled targets, seed 0", "planning: full fine-tuning vs LoRA r=2, seed 0",
+                         "reasoning: full fine-tuning, seed 0 vs seed 1"]
+    # the same task, config and seed: the same update
+    assert all(abs(phi - 1) < 1e-9 for phi, _ in got["full fine-tuning: planning vs reasoning, seed 0"].values())
+
+
 def test_the_full_reference_figure_draws_every_measure():
     rows = [{"kind": k, "arm": a, "rank": 8, "measure": "m", "mean": v, "low": v - 1, "high": v + 1}
             for k, a, v in (("planning", "trained", 5.0), ("reasoning", "trained", 6.0), ("planning", "random", 8.0),

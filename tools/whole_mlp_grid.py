@@ -195,8 +195,11 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
     needs"): per task and seed of the grid, the grid's target modules' weights fully fine-tuned for as many steps, and
     the same on shuffled targets (``rank_study.layer_grid_full_cells``), their update on the grid's ``module`` measured like the grid's adapters,
     against a random matrix of the same shape, checked against the ability criteria, with the reasoning/planning
-    ratios and verdicts (``rank_study.analyze_full``); beside it the stored grid's widest-rank LoRA adapters."""
-    from helpers.rank_study import analyze_full, layer_grid_full_cells
+    ratios and verdicts (``rank_study.analyze_full``); beside it the stored grid's widest-rank LoRA adapters, and
+    where the updates point (``rank_study.full_overlaps``: against each other, the next seed, the shuffled control,
+    the grid's exported LoRA adapter of the first seed)."""
+    from helpers.paths import REPO_ROOT
+    from helpers.rank_study import analyze_full, full_overlaps, layer_grid_full_cells
     from helpers.sweep import run_jobs
     grid = stored_grid(profile, grid_key)
     module = profile["rank_analysis"][grid_key]["module"]
@@ -215,6 +218,7 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "lora_rank": top, "lora": [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == top],
             **{k: v for k, v in got.items() if k != "randoms"},
+            "overlap": full_overlaps(cells, results, {k: REPO_ROOT / d for k, d in grid.get("exported", {}).items()}, module),
             "summaries": got["summaries"] + got["randoms"]}
 
 
