@@ -276,6 +276,51 @@ def analyze_adapter(adapter_dir, thresholds=DEFAULT_THRESHOLDS) -> list[dict]:
     return layers
 
 
+def full_update_deltas(base_dir, model_dir, module: str | None = None) -> dict:
+    """``{layer: W_tuned - W_base}`` of a fully fine-tuned model (a ``save_pretrained`` folder with
+    ``model.safetensors``) against the model it started from, float64, in the weights' stored orientation (GPT-2's
+    ``Conv1D``: ``(in, out)``): the layers named ``*.<module>``, or, without ``module``, every weight matrix that
+    training changed (a run that trains some weights alone leaves the others equal). Missing files or weights are an
+    ``AdapterError``."""
+    from safetensors.torch import load_file
+    files = {}
+    for what, folder in (("model", model_dir), ("--base", base_dir)):
+        path = Path(folder) / "model.safetensors"
+        if not path.is_file():
+            raise AdapterError(f"{what}: {path} does not exist (a save_pretrained folder holds model.safetensors)")
+        files[what] = load_file(str(path))
+    tuned, base = files["model"], files["--base"]
+    deltas = {}
+    for name in sorted(k for k in tuned if k.endswith(".weight") and tuned[k].ndim == 2):
+        layer = name.rsplit(".weight", 1)[0]
+        if module is not None and not in_module(layer, module):
+            continue
+        key = name if name in base else name.replace("transformer.", "", 1)
+        if key not in base or base[key].shape != tuned[name].shape:
+            raise AdapterError(f"--base: {base_dir} has no weight {name} of shape {list(tuned[name].shape)}: not the model "
+                               f"{model_dir} was trained from")
+        delta = (tuned[name].double() - base[key].double()).numpy()
+        if module is not None or delta.any():
+            deltas[layer] = delta
+    if not deltas:
+        raise AdapterError(f"{model_dir}: no weight matrix {'named *.' + module if module else 'differs from --base'}")
+    return deltas
+
+
+def analyze_full_update(model_dir, base_dir, thresholds=DEFAULT_THRESHOLDS, module: str | None = None) -> list[dict]:
+    """``analyze_adapter`` for a fully fine-tuned model: per changed weight matrix (or per ``module`` layer), the
+    measures of its update ``W_tuned - W_base`` (``full_update_deltas``), ``r`` the matrix's smaller dimension (the
+    most any update of it can have), ``norm_delta`` and the singular values; sorted by block like an adapter's."""
+    layers = []
+    for layer, delta in full_update_deltas(base_dir, model_dir, module).items():
+        s = singular_values(delta)
+        layers.append({"layer": layer, "block": block_index(layer), "r": min(delta.shape), "shape": list(delta.shape),
+                       **rank_measures(s, thresholds), "norm_delta": float(np.sqrt(np.sum(s**2))),
+                       "singular_values": s.tolist()})
+    layers.sort(key=lambda d: (d["block"] is None, d["block"] or 0, d["layer"]))
+    return layers
+
+
 def in_module(layer: str, module: str) -> bool:
     """Whether ``layer`` (a module path such as ``transformer.h.0.mlp.c_proj``) is named ``*.<module>``."""
     return layer.endswith("." + module)
@@ -391,6 +436,35 @@ def compare_updates(delta_a, delta_b, ranks: list[int], ks: list[int] | None = N
             "random_in": [random_overlap(k, k, delta_a.shape[1]) for k in sizes]}
 
 
+def updates_of(update_dir, base_dir=None, module: str | None = None) -> dict:
+    """``{layer: (rank, update (out, in))}`` of a peft adapter (``rank.iter_deltas``; its r), or of a fully fine-tuned
+    model against ``base_dir`` (``full_update_deltas``; the matrix's smaller dimension; GPT-2's ``Conv1D`` weights,
+    stored ``(in, out)``, transposed), keyed by the layer's path from ``transformer.`` on so that the two kinds meet;
+    only the ``module`` layers where given."""
+    def key(layer: str) -> str:
+        return layer[layer.index("transformer."):] if "transformer." in layer else layer
+    if (Path(update_dir) / "adapter_config.json").is_file():
+        return {key(info["layer"]): (info["r"], delta) for info, _, _, delta in iter_deltas(update_dir)
+                if module is None or in_module(info["layer"], module)}
+    if base_dir is None:
+        raise AdapterError(f"{update_dir}: not a peft adapter (no adapter_config.json); a fully fine-tuned model needs --base")
+    return {key(layer): (min(d.shape), d.T) for layer, d in full_update_deltas(base_dir, update_dir, module).items()}
+
+
+def compare_with_base(dir_a, dir_b, base_dir, module: str | None = None) -> list[dict]:
+    """``compare_adapters`` where either side may be a fully fine-tuned model's folder, measured against ``base_dir``
+    (``updates_of``): per layer both update, the overlap of their top-k singular subspaces."""
+    a, b = updates_of(dir_a, base_dir, module), updates_of(dir_b, base_dir, module)
+    if set(a) != set(b):
+        raise AdapterError(f"--compare: the two update different layers (only in one of them: {sorted(set(a) ^ set(b))[:4]})")
+    rows = []
+    for layer in sorted(a, key=lambda n: (block_index(n) is None, block_index(n) or 0, n)):
+        if a[layer][1].shape != b[layer][1].shape:
+            raise AdapterError(f"--compare: {layer} has shape {list(a[layer][1].shape)} in one and {list(b[layer][1].shape)} in the other")
+        rows.append({"layer": layer, **compare_updates(a[layer][1], b[layer][1], [a[layer][0], b[layer][0]])})
+    return rows
+
+
 def format_overlap(rows: list[dict]) -> str:
     """Fixed-width table: one line per layer and subspace size k."""
     lines = [f"{'layer':32s} {'k':>4s} {'phi_out':>8s} {'random':>7s} {'phi_in':>8s} {'random':>7s}"]
@@ -413,6 +487,7 @@ def format_table(layers: list[dict], thresholds=DEFAULT_THRESHOLDS) -> str:
             return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.3e}"
         return str(v)
 
+    cols = [c for c in cols if all(c in row for row in layers)]  # a full update has no factors A, B to measure
     rows = [[cell(row[c]) for c in cols] for row in layers]
     mean = summarize(layers)
     rows.append(["mean"] + [cell(mean[c]) for c in cols[1:]])
@@ -454,14 +529,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="OTHER_DIR",
                    help="instead: the overlap (the LoRA paper's phi) of each layer's top-k singular subspaces "
                         "with those of OTHER_DIR's update of the same layer, beside the random-subspace value")
+    p.add_argument("--base", metavar="BASE_DIR",
+                   help="ADAPTER_DIR is a fully fine-tuned model's folder (model.safetensors, e.g. a run's model/): "
+                        "measure its update W - W_base against the model it was trained from (without --module: every "
+                        "weight matrix that changed); with --compare, OTHER_DIR may be an adapter or such a model too")
     return p
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.compare:
+    if args.compare and args.base:
+        rows = parser.run(compare_with_base, args.adapter_dir, args.compare, args.base, args.module)
+    elif args.compare:
         rows = parser.run(compare_adapters, args.adapter_dir, args.compare)
+    if args.compare:
         rows = parser.run(only_module, rows, args.module, args.adapter_dir, "--module")
         if args.out:
             from helpers.io import atomic_write_json
@@ -474,8 +556,11 @@ def main(argv=None) -> int:
         else:
             print(format_overlap(rows))
         return 0
-    layers = parser.run(analyze_adapter, args.adapter_dir, args.thresholds)
-    layers = parser.run(only_module, layers, args.module, args.adapter_dir, "--module")
+    if args.base:
+        layers = parser.run(analyze_full_update, args.adapter_dir, args.base, args.thresholds, args.module)
+    else:
+        layers = parser.run(analyze_adapter, args.adapter_dir, args.thresholds)
+        layers = parser.run(only_module, layers, args.module, args.adapter_dir, "--module")
     if args.out:
         from helpers.io import atomic_write_json
 

@@ -368,74 +368,57 @@ def usable_ranks(table: list[dict], measure: str) -> list[dict]:
     return out
 
 
-def full_update_deltas(base_dir: str, model_dir: str, module: str = "mlp.c_proj") -> dict:
-    """``{layer name: W_tuned - W_base}`` of ``module`` in every block of a fully fine-tuned model, in float64 and
-    in the weights' stored orientation (GPT-2's ``Conv1D``: ``(in, out)``)."""
-    from safetensors.torch import load_file as load
-    base = load(str(Path(_resolve(base_dir)) / "model.safetensors"))
-    tuned = load(str(Path(model_dir) / "model.safetensors"))
-    deltas = {}
-    for name in sorted(k for k in tuned if k.endswith(f"{module}.weight")):
-        key = name if name in base else name.replace("transformer.", "", 1)
-        deltas[name.rsplit(".weight", 1)[0]] = (tuned[name].double() - base[key].double()).numpy()
-    return deltas
-
-
 def full_update_layers(base_dir: str, model_dir: str, module: str = "mlp.c_proj") -> list[dict]:
     """The rank measures of the full fine-tuning update ``W_tuned - W_base`` of ``module`` in every
     block (the reference without the LoRA constraint), one dict per layer like ``rank.analyze_adapter``."""
+    from .rank import full_update_deltas
     return [{"module": name, "shape": list(delta.shape), **rank_measures(singular_values(delta))}
-            for name, delta in full_update_deltas(base_dir, model_dir, module).items()]
-
-
-def module_updates(update_dir, module: str, base_dir: str | None = None) -> dict:
-    """``{block: (rank, update)}`` of ``module`` in every block, each update ``(out, in)`` as ``rank.iter_deltas``
-    gives a LoRA's: from a peft adapter (its r), or from a fully fine-tuned model's folder and its ``base_dir`` (the
-    layer's smaller dimension; GPT-2's ``Conv1D`` weights, stored ``(in, out)``, transposed)."""
-    from .rank import block_index, iter_deltas
-    if (Path(update_dir) / "adapter_config.json").is_file():
-        return {info["block"]: (info["r"], delta) for info, _, _, delta in iter_deltas(update_dir)
-                if in_module(info["layer"], module)}
-    return {block_index(name): (min(d.shape), d.T) for name, d in full_update_deltas(base_dir, update_dir, module).items()}
+            for name, delta in full_update_deltas(_resolve(base_dir), model_dir, module).items()]
 
 
 def updates_overlap(a: dict, b: dict) -> dict:
-    """The subspace overlap phi of two updates of the same blocks (``module_updates``) at their top-k output-space
-    directions, the mean over blocks, with the random-subspace expectation: ``{k (str): [phi, random]}``."""
+    """The subspace overlap phi of two updates of the same layers (``rank.updates_of``) at their top-k output-space
+    directions, the mean over layers, with the random-subspace expectation: ``{k (str): [phi, random]}``."""
     from .rank import compare_updates
     if set(a) != set(b):
-        raise ValueError(f"the two updates cover different blocks: {sorted(a)} vs {sorted(b)}")
+        raise ValueError(f"the two updates cover different layers: {sorted(a)} vs {sorted(b)}")
     rows = [compare_updates(a[n][1], b[n][1], [a[n][0], b[n][0]]) for n in sorted(a)]
     return {str(k): [sum(r["phi_out"][i] for r in rows) / len(rows), rows[0]["random_out"][i]]
             for i, k in enumerate(rows[0]["k"])}
 
 
-def full_overlaps(cells: list[dict], results: list[dict], lora_dirs: dict, module: str = "mlp.c_proj") -> dict:
-    """Where the full fine-tuning reference's update points (``layer_grid_full_cells`` and their results), by the
-    overlap of its top singular directions (``updates_overlap``), at the first seed: planning against reasoning (as
-    notebook 05 compares two adapters), and per task against the next seed's (how stable the directions are), against
-    the shuffled-target control's and against the LoRA adapter of the same cell (``lora_dirs``: ``{kind: adapter
-    folder}``): ``{name: {k: [phi, random]}}``."""
+def update_overlaps(cells: list[dict], results: list[dict], lora_dirs: dict | None = None,
+                    module: str = "mlp.c_proj") -> dict:
+    """Where the updates of a grid's cells point (LoRA adapters at one rank, or the full fine-tuning reference's models:
+    ``layer_grid_full_cells``), by the overlap of their top singular directions (``updates_overlap``), at the first
+    seed: planning against reasoning (as notebook 05 compares two adapters), and per task against the next seed's (how
+    stable the directions are), against the shuffled-target control's, and against ``lora_dirs`` (``{kind: adapter
+    folder}``, e.g. the LoRA adapter of a full model's cell): ``{name: {k: [phi, random]}}``, each name starting with
+    the method ("full fine-tuning" or "LoRA r=<rank>")."""
     runs = {(c["kind"], c["arm"], c["seed"]): (c, r) for c, r in zip(cells, results)}
-    first = min(c["seed"] for c in cells if c["arm"] == "full")
+    trained = "full" if any(c["arm"] == "full" for c in cells) else "trained"
+    first = min(c["seed"] for c in cells if c["arm"] == trained)
+
+    from .rank import updates_of
 
     def update(kind, arm, seed):
         c, r = runs[(kind, arm, seed)]
-        return module_updates(Path(r["run_dir"]) / "model", module, c["config"]["base"])
-    full = {kind: update(kind, "full", first) for kind in KINDS}
-    out = {f"full fine-tuning: planning vs reasoning, seed {first}": updates_overlap(full["planning"], full["reasoning"])}
+        return updates_of(r.get("adapter_dir") or Path(r["run_dir"]) / "model", _resolve(c["config"]["base"]), module)
+    ups = {kind: update(kind, trained, first) for kind in KINDS}
+    method = "full fine-tuning" if trained == "full" else f"LoRA r={max(r for r, _ in ups['planning'].values())}"
+    out = {f"{method}: planning vs reasoning, seed {first}": updates_overlap(ups["planning"], ups["reasoning"])}
     for kind in KINDS:
-        seeds = sorted(s for k, a, s in runs if k == kind and a == "full")
+        seeds = sorted(s for k, a, s in runs if k == kind and a == trained)
         if len(seeds) > 1:
-            out[f"{kind}: full fine-tuning, seed {first} vs seed {seeds[1]}"] = updates_overlap(full[kind], update(kind, "full", seeds[1]))
+            out[f"{method}, {kind}: seed {first} vs seed {seeds[1]}"] = updates_overlap(ups[kind], update(kind, trained, seeds[1]))
         if (kind, "shuffled", first) in runs:
-            out[f"{kind}: full fine-tuning vs shuffled targets, seed {first}"] = updates_overlap(
-                full[kind], update(kind, "shuffled", first))
-        if kind in lora_dirs:
-            lora = module_updates(lora_dirs[kind], module)
-            r = max(rank for rank, _ in lora.values())
-            out[f"{kind}: full fine-tuning vs LoRA r={r}, seed {first}"] = updates_overlap(full[kind], lora)
+            out[f"{method}, {kind}: trained vs shuffled targets, seed {first}"] = updates_overlap(
+                ups[kind], update(kind, "shuffled", first))
+        if kind in (lora_dirs or {}):
+            lora = updates_of(lora_dirs[kind], module=module)
+            out[f"{method} vs LoRA r={max(r for r, _ in lora.values())}, {kind}: seed {first}"] = updates_overlap(ups[kind], lora)
     return out
+
 
 def full_update_summaries(cells: list[dict], results: list[dict], module: str = "mlp.c_proj") -> dict:
     """``{kind: measures}`` (mean over layers) of the full fine-tuning update of ``module`` for each

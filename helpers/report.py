@@ -251,7 +251,7 @@ def rank_findings(profile: str) -> list[str]:
         full = _load(profile, study_file(grid, "full"))
         if full and "table" in full:
             lines.append(full_reference_finding(full))
-            lines += [overlap_finding(name, by_k) for name, by_k in full.get("overlap", {}).items()]
+            lines += [overlap_finding(name, by_k) for name, by_k in {**full.get("overlap", {}), **full.get("lora_overlap", {})}.items()]
         snaps = _load(profile, study_file(grid, "full_snapshots"))
         if snaps and "curves" in snaps:
             lines.append(snapshot_finding(snaps, ("thr_1e-3", "energy_90")))

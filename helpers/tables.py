@@ -150,12 +150,12 @@ def full_lines(got: dict, measures=("thr_1e-3", "energy_90", "entropy_rank", "st
         lines.append(f"  {m}: " + ", ".join(parts))
     if got.get("overlap"):
         lines.append("subspace overlap phi of the top-k output-space directions (mean over layers; random subspaces beside):")
-        lines += overlap_lines(got["overlap"], indent="  ")
+        lines += overlap_lines({**got["overlap"], **got.get("lora_overlap", {})}, indent="  ")
     return lines
 
 
 def overlap_lines(overlap: dict, indent: str = "") -> list[str]:
-    """One line per pair of updates (``{name: {k: [phi, random]}}``, e.g. ``rank_study.full_overlaps``), k ascending
+    """One line per pair of updates (``{name: {k: [phi, random]}}``, e.g. ``rank_study.update_overlaps``), k ascending
     (a stored JSON keeps its keys sorted as strings).
 
     >>> overlap_lines({"a vs b": {"16": [0.75, 0.25], "2": [0.25, 0.03125]}})

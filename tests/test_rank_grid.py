@@ -18,7 +18,7 @@ from helpers.evaluation import evaluate_points
 from helpers.io import config_hash
 from helpers.lora import _resolve, _task, load_adapter, stored_answers, train_lora_run
 from helpers.model import load_pretrained, use_fused_activation
-from helpers.rank import analyze_adapter, summarize
+from helpers.rank import analyze_adapter, summarize, updates_of
 
 
 # ---------------------------------------------------------------- fused GELU
@@ -412,9 +412,9 @@ def test_a_full_run_saves_its_model_along_the_way_and_snapshot_curves_measure_it
         rank_study.snapshot_curves(None, {"planning": config}, {"planning": snap})
 
 
-def test_full_overlaps_compare_where_the_updates_point(lora_config, tmp_path):
-    """module_updates reads a full run's update (transposed to (out, in)) and a LoRA's alike; an update overlaps itself
-    fully at every k; full_overlaps names each pair it compares."""
+def test_update_overlaps_compare_where_the_updates_point(lora_config, tmp_path):
+    """rank.updates_of reads a full run's update (transposed to (out, in)) and a LoRA's alike, keyed by the same layer
+    names; an update overlaps itself fully at every k; update_overlaps names each pair it compares."""
     from safetensors.torch import load_file
     settings = dict(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules")
     cells, results = [], []
@@ -424,26 +424,61 @@ def test_full_overlaps_compare_where_the_updates_point(lora_config, tmp_path):
         cells.append({"kind": kind, "rank": None, "seed": seed, "arm": arm, "config": config})
         results.append(train_lora_run(config, root=tmp_path, progress=False))
     base = cells[0]["config"]["base"]
-    full = rank_study.module_updates(Path(results[0]["run_dir"]) / "model", "mlp.c_proj", base)
+    full = updates_of(Path(results[0]["run_dir"]) / "model", _resolve(base), "mlp.c_proj")
     tuned = load_file(f"{results[0]['run_dir']}/model/model.safetensors")
-    block, (width, delta) = next(iter(full.items()))
-    raw = tuned[f"transformer.h.{block}.mlp.c_proj.weight"].double() - \
-        load_file(f"{_resolve(base)}/model.safetensors")[f"transformer.h.{block}.mlp.c_proj.weight"].double()
+    layer, (width, delta) = next(iter(full.items()))
+    raw = tuned[f"{layer}.weight"].double() - load_file(f"{_resolve(base)}/model.safetensors")[f"{layer}.weight"].double()
     assert np.allclose(delta, raw.numpy().T) and width == min(raw.shape)
     itself = rank_study.updates_overlap(full, full)
     assert all(abs(phi - 1) < 1e-9 for phi, _ in itself.values()) and itself[str(width)][1] == 1.0
     lora_run = train_lora_run(lora_config(rank=2, alpha=1.0), root=tmp_path, progress=False)
-    lora = rank_study.module_updates(lora_run["adapter_dir"], "mlp.c_proj")
+    lora = updates_of(lora_run["adapter_dir"], module="mlp.c_proj")
     assert set(lora) == set(full) and {r for r, _ in lora.values()} == {2}
     assert list(rank_study.updates_overlap(full, lora)) == ["1", "2"]  # up to the smaller rank
-    with pytest.raises(ValueError, match="different blocks"):
-        rank_study.updates_overlap(full, {0: full[block]} if block != 0 else {99: full[block]})
-    got = rank_study.full_overlaps(cells, results, {"planning": lora_run["adapter_dir"]})
-    assert list(got) == ["full fine-tuning: planning vs reasoning, seed 0", "planning: full fine-tuning, seed 0 vs seed 1",
-                         "planning: full fine-tuning vs shuffled targets, seed 0", "planning: full fine-tuning vs LoRA r=2, seed 0",
-                         "reasoning: full fine-tuning, seed 0 vs seed 1"]
+    with pytest.raises(ValueError, match="different layers"):
+        rank_study.updates_overlap(full, {"elsewhere": full[layer]})
+    got = rank_study.update_overlaps(cells, results, {"planning": lora_run["adapter_dir"]})
+    assert list(got) == ["full fine-tuning: planning vs reasoning, seed 0", "full fine-tuning, planning: seed 0 vs seed 1",
+                         "full fine-tuning, planning: trained vs shuffled targets, seed 0",
+                         "full fine-tuning vs LoRA r=2, planning: seed 0", "full fine-tuning, reasoning: seed 0 vs seed 1"]
     # the same task, config and seed: the same update
     assert all(abs(phi - 1) < 1e-9 for phi, _ in got["full fine-tuning: planning vs reasoning, seed 0"].values())
+    # LoRA cells alike, named by their rank
+    lora_cells = [dict(c, rank=2, arm="trained" if c["arm"] == "full" else c["arm"],
+                       config=dict(lora_config(rank=2, alpha=1.0, seed=c["seed"]), **({"targets": "shuffled"} if c["arm"] == "shuffled" else {})))
+                  for c in cells]
+    lora_results = [train_lora_run(c["config"], root=tmp_path, progress=False) for c in lora_cells]
+    assert list(rank_study.update_overlaps(lora_cells, lora_results)) == [
+        "LoRA r=2: planning vs reasoning, seed 0", "LoRA r=2, planning: seed 0 vs seed 1",
+        "LoRA r=2, planning: trained vs shuffled targets, seed 0", "LoRA r=2, reasoning: seed 0 vs seed 1"]
+
+
+def test_the_rank_command_measures_a_fully_fine_tuned_model_against_its_base(lora_config, tmp_path, capsys):
+    """python -m helpers.rank MODEL_DIR --base BASE: the update of every weight matrix that changed (here mlp.c_proj
+    alone: trainable target_modules), measured as notebook 05 measures the reference; --compare with an adapter."""
+    from helpers.rank import main
+    config = lora_config(method="full", rank=None, alpha=None, lr=1e-2, trainable="target_modules")
+    model_dir = Path(train_lora_run(config, root=tmp_path, progress=False)["run_dir"]) / "model"
+    base = _resolve(config["base"])
+    assert main([str(model_dir), "--base", base, "--json"]) == 0
+    layers = json.loads(capsys.readouterr().out)
+    expected = rank_study.full_update_layers(config["base"], model_dir)
+    assert [l["layer"] for l in layers] == [e["module"] for e in expected]  # only what changed: the target modules
+    assert [l["thr_1e-3"] for l in layers] == [e["thr_1e-3"] for e in expected]
+    assert {l["r"] for l in layers} == {min(expected[0]["shape"])}
+    assert main([str(model_dir), "--base", base, "--module", "mlp.c_proj"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:2] == ["layer", "r"] and "norm_A" not in table and "mean" in table
+    adapter = train_lora_run(lora_config(rank=2, alpha=1.0), root=tmp_path, progress=False)["adapter_dir"]
+    assert main([str(model_dir), "--base", base, "--compare", adapter, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(layers) and all(r["k"] == [1, 2] and r["r"][1] == 2 for r in rows)
+    for argv, match in (([str(model_dir)], "adapter_config.json"),
+                        ([str(model_dir), "--base", str(tmp_path)], "model.safetensors does not exist"),
+                        ([str(model_dir), "--base", base, "--module", "attn.nothing"], "no weight matrix named")):
+        with pytest.raises(SystemExit) as err:
+            main(argv)
+        assert err.value.code == 2 and match in capsys.readouterr().err
 
 
 def test_the_full_reference_figure_draws_every_measure():

@@ -382,3 +382,16 @@ def test_the_stored_full_reference_is_the_profiles_and_its_verdicts_follow_from_
         rows = [r for r in stored["ratios"] if r["measure"] == m]
         verdict, why = rank_study.claim_verdict(rows, rank_study.usable_ranks(stored["table"], m), stored["passed"])
         assert stored["verdicts"][m] == {"verdict": verdict, "why": why}, m
+    # where the updates point: every pair update_overlaps compares, for the full models and the grid's LoRA adapters, at
+    # k = 1, 2, 4, ... 64 of the layer's 64 outputs, each against the random-subspace expectation k / 64
+    top = max(grid["ranks"])
+    assert sorted(stored["overlap"]) == sorted(
+        ["full fine-tuning: planning vs reasoning, seed 0"] + [f"full fine-tuning{what}" for kind in ("planning", "reasoning")
+         for what in (f", {kind}: seed 0 vs seed 1", f", {kind}: trained vs shuffled targets, seed 0", f" vs LoRA r={top}, {kind}: seed 0")])
+    assert sorted(stored["lora_overlap"]) == sorted(
+        [f"LoRA r={top}: planning vs reasoning, seed 0"] + [f"LoRA r={top}, {kind}: {what}" for kind in ("planning", "reasoning")
+                                                            for what in ("seed 0 vs seed 1", "trained vs shuffled targets, seed 0")])
+    width = stored["width"]
+    for by_k in list(stored["overlap"].values()) + list(stored["lora_overlap"].values()):
+        assert sorted(by_k, key=int) == [str(k) for k in (1, 2, 4, 8, 16, 32, 64)]
+        assert all(0 <= phi <= 1 + 1e-9 and rnd == int(k) / width for k, (phi, rnd) in by_k.items())

@@ -196,10 +196,11 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
     the same on shuffled targets (``rank_study.layer_grid_full_cells``), their update on the grid's ``module`` measured like the grid's adapters,
     against a random matrix of the same shape, checked against the ability criteria, with the reasoning/planning
     ratios and verdicts (``rank_study.analyze_full``); beside it the stored grid's widest-rank LoRA adapters, and
-    where the updates point (``rank_study.full_overlaps``: against each other, the next seed, the shuffled control,
-    the grid's exported LoRA adapter of the first seed)."""
+    where the updates point (``rank_study.update_overlaps``: against each other, the next seed, the shuffled control,
+    the grid's exported LoRA adapter of the first seed), and the same for the grid's widest-rank LoRA adapters (their
+    runs from the run cache: trained anew where the grid was trained elsewhere)."""
     from helpers.paths import REPO_ROOT
-    from helpers.rank_study import analyze_full, full_overlaps, layer_grid_full_cells
+    from helpers.rank_study import analyze_full, layer_grid_cells, layer_grid_full_cells, update_overlaps
     from helpers.sweep import run_jobs
     grid = stored_grid(profile, grid_key)
     module = profile["rank_analysis"][grid_key]["module"]
@@ -210,6 +211,9 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
     fresh = sum(not r["cached"] for r in results)
     got = analyze_full(profile, cells, results, module)
     top = max(grid["ranks"])
+    # the grid's widest-rank runs, for the same overlaps of the LoRA updates (from the run cache, where the grid was trained)
+    lora_cells = [c for c in layer_grid_cells(profile, grid_key) if c["rank"] == top]
+    lora_results = run_jobs([c["config"] for c in lora_cells], workers=workers, progress=progress)
     some = cells[0]["config"]
     return {"grid": grid_key, "target_modules": some["target_modules"], "module": module, "steps": some["steps"],
             "lr": some["lr"], "seeds": sorted({c["seed"] for c in cells if c["arm"] == "full"}),
@@ -218,7 +222,8 @@ def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "lora_rank": top, "lora": [r for r in grid["table"] if r["arm"] == "trained" and r["rank"] == top],
             **{k: v for k, v in got.items() if k != "randoms"},
-            "overlap": full_overlaps(cells, results, {k: REPO_ROOT / d for k, d in grid.get("exported", {}).items()}, module),
+            "overlap": update_overlaps(cells, results, {k: REPO_ROOT / d for k, d in grid.get("exported", {}).items()}, module),
+            "lora_overlap": update_overlaps(lora_cells, lora_results, module=module),
             "summaries": got["summaries"] + got["randoms"]}
 
 
