@@ -395,11 +395,10 @@ def update_overlaps(cells: list[dict], results: list[dict], lora_dirs: dict | No
     stable the directions are), against the shuffled-target control's, and against ``lora_dirs`` (``{kind: adapter
     folder}``, e.g. the LoRA adapter of a full model's cell): ``{name: {k: [phi, random]}}``, each name starting with
     the method ("full fine-tuning" or "LoRA r=<rank>")."""
+    from .rank import updates_of
     runs = {(c["kind"], c["arm"], c["seed"]): (c, r) for c, r in zip(cells, results)}
     trained = "full" if any(c["arm"] == "full" for c in cells) else "trained"
     first = min(c["seed"] for c in cells if c["arm"] == trained)
-
-    from .rank import updates_of
 
     def update(kind, arm, seed):
         c, r = runs[(kind, arm, seed)]

@@ -290,11 +290,12 @@ def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
         parts.append(f"{kind} step {first['step']}: {at(first)} -> step {last['step']}: {at(last)}, "
                      + (f"first passes the ability criteria at step {passes}" if passes is not None else "never passes the ability criteria"))
     alone = snaps.get("target_modules") == [snaps["module"]]  # tools.whole_mlp_grid --snapshots --grid paper_layer
-    full = snaps.get("method") == "full"
+    full = snaps.get("method") == "full"  # tools.whole_mlp_grid --full --snapshots: its rank is the layer's width
     where = (f"{snaps['module']} alone, " + ("fully fine-tuned (no LoRA), " if full else "") + f"{snaps['steps']:,} steps"
              if alone else f"{snaps['module']} inside the whole-MLP LoRA")
-    return (f"Rank over training on {where} ({'width' if full else 'r='}{' ' if full else ''}{snaps['rank']}, seed {snaps['seed']}, "
-            f"trained on {snaps['device']}), {', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
+    size = f"width {snaps['rank']}" if full else f"r={snaps['rank']}"
+    return (f"Rank over training on {where} ({size}, seed {snaps['seed']}, trained on {snaps['device']}), "
+            f"{', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
 
 
 def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:
