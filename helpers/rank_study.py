@@ -388,13 +388,13 @@ def updates_overlap(a: dict, b: dict) -> dict:
 
 
 def update_overlaps(cells: list[dict], results: list[dict], lora_dirs: dict | None = None,
-                    module: str = "mlp.c_proj") -> dict:
+                    module: str = "mlp.c_proj", method: str | None = None) -> dict:
     """Where the updates of a grid's cells point (LoRA adapters at one rank, or the full fine-tuning reference's models:
     ``layer_grid_full_cells``), by the overlap of their top singular directions (``updates_overlap``), at the first
     seed: planning against reasoning (as notebook 05 compares two adapters), and per task against the next seed's (how
     stable the directions are), against the shuffled-target control's, and against ``lora_dirs`` (``{kind: adapter
     folder}``, e.g. the LoRA adapter of a full model's cell): ``{name: {k: [phi, random]}}``, each name starting with
-    the method ("full fine-tuning" or "LoRA r=<rank>")."""
+    the method ("full fine-tuning" or "LoRA r=<rank>", or ``method`` where given, e.g. to name the layer too)."""
     from .rank import updates_of
     runs = {(c["kind"], c["arm"], c["seed"]): (c, r) for c, r in zip(cells, results)}
     trained = "full" if any(c["arm"] == "full" for c in cells) else "trained"
@@ -404,7 +404,7 @@ def update_overlaps(cells: list[dict], results: list[dict], lora_dirs: dict | No
         c, r = runs[(kind, arm, seed)]
         return updates_of(r.get("adapter_dir") or Path(r["run_dir"]) / "model", _resolve(c["config"]["base"]), module)
     ups = {kind: update(kind, trained, first) for kind in KINDS}
-    method = "full fine-tuning" if trained == "full" else f"LoRA r={max(r for r, _ in ups['planning'].values())}"
+    method = method or ("full fine-tuning" if trained == "full" else f"LoRA r={max(r for r, _ in ups['planning'].values())}")
     out = {f"{method}: planning vs reasoning, seed {first}": updates_overlap(ups["planning"], ups["reasoning"])}
     for kind in KINDS:
         seeds = sorted(s for k, a, s in runs if k == kind and a == trained)

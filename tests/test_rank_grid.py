@@ -451,6 +451,8 @@ def test_update_overlaps_compare_where_the_updates_point(lora_config, tmp_path):
     assert list(rank_study.update_overlaps(lora_cells, lora_results)) == [
         "LoRA r=2: planning vs reasoning, seed 0", "LoRA r=2, planning: seed 0 vs seed 1",
         "LoRA r=2, planning: trained vs shuffled targets, seed 0", "LoRA r=2, reasoning: seed 0 vs seed 1"]
+    named = rank_study.update_overlaps(lora_cells, lora_results, method="LoRA r=2 on mlp.c_proj")
+    assert next(iter(named)) == "LoRA r=2 on mlp.c_proj: planning vs reasoning, seed 0"
 
 
 def test_the_rank_command_measures_a_fully_fine_tuned_model_against_its_base(lora_config, tmp_path, capsys):
