@@ -404,18 +404,24 @@ def compare_adapters(dir_a, dir_b, ks: list[int] | None = None) -> list[dict]:
     "random_out": [...], "random_in": [...]}``. ``ks`` defaults to :func:`default_ks` of the smaller rank.
     A layer present in only one adapter, or with another shape, is an ``AdapterError``: the two updates
     must act on the same weights to be compared."""
-    a = {info["layer"]: (info, delta) for info, _, _, delta in iter_deltas(dir_a)}
-    b = {info["layer"]: (info, delta) for info, _, _, delta in iter_deltas(dir_b)}
+    a = {info["layer"]: (info["r"], delta) for info, _, _, delta in iter_deltas(dir_a)}
+    b = {info["layer"]: (info["r"], delta) for info, _, _, delta in iter_deltas(dir_b)}
+    return compare_layers(a, b, ks, "adapters")
+
+
+def compare_layers(a: dict, b: dict, ks: list[int] | None = None, what: str = "updates") -> list[dict]:
+    """``compare_updates`` layer by layer of two ``{layer: (rank, update (out, in))}`` (both the same layers, each of
+    one shape in both), in block order; otherwise an ``AdapterError`` naming ``what`` is compared."""
     if set(a) != set(b):
         only = sorted(set(a) ^ set(b))
-        raise AdapterError(f"--compare: the adapters adapt different layers (only in one of them: {only[:4]}); "
+        raise AdapterError(f"--compare: the {what} adapt different layers (only in one of them: {only[:4]}); "
                            f"subspaces can only be compared on the same weights")
     rows = []
     for layer in sorted(a, key=lambda n: (block_index(n) is None, block_index(n) or 0, n)):
-        (ia, da), (ib, db) = a[layer], b[layer]
+        (ra, da), (rb, db) = a[layer], b[layer]
         if da.shape != db.shape:
-            raise AdapterError(f"--compare: {layer} has shape {list(da.shape)} in one adapter and {list(db.shape)} in the other")
-        rows.append({"layer": layer, **compare_updates(da, db, [ia["r"], ib["r"]], ks)})
+            raise AdapterError(f"--compare: {layer} has shape {list(da.shape)} in one of the {what} and {list(db.shape)} in the other")
+        rows.append({"layer": layer, **compare_updates(da, db, [ra, rb], ks)})
     return rows
 
 
@@ -454,15 +460,7 @@ def updates_of(update_dir, base_dir=None, module: str | None = None) -> dict:
 def compare_with_base(dir_a, dir_b, base_dir, module: str | None = None) -> list[dict]:
     """``compare_adapters`` where either side may be a fully fine-tuned model's folder, measured against ``base_dir``
     (``updates_of``): per layer both update, the overlap of their top-k singular subspaces."""
-    a, b = updates_of(dir_a, base_dir, module), updates_of(dir_b, base_dir, module)
-    if set(a) != set(b):
-        raise AdapterError(f"--compare: the two update different layers (only in one of them: {sorted(set(a) ^ set(b))[:4]})")
-    rows = []
-    for layer in sorted(a, key=lambda n: (block_index(n) is None, block_index(n) or 0, n)):
-        if a[layer][1].shape != b[layer][1].shape:
-            raise AdapterError(f"--compare: {layer} has shape {list(a[layer][1].shape)} in one and {list(b[layer][1].shape)} in the other")
-        rows.append({"layer": layer, **compare_updates(a[layer][1], b[layer][1], [a[layer][0], b[layer][0]])})
-    return rows
+    return compare_layers(updates_of(dir_a, base_dir, module), updates_of(dir_b, base_dir, module), None, "updates")
 
 
 def format_overlap(rows: list[dict]) -> str:

@@ -379,10 +379,8 @@ def full_update_layers(base_dir: str, model_dir: str, module: str = "mlp.c_proj"
 def updates_overlap(a: dict, b: dict) -> dict:
     """The subspace overlap phi of two updates of the same layers (``rank.updates_of``) at their top-k output-space
     directions, the mean over layers, with the random-subspace expectation: ``{k (str): [phi, random]}``."""
-    from .rank import compare_updates
-    if set(a) != set(b):
-        raise ValueError(f"the two updates cover different layers: {sorted(a)} vs {sorted(b)}")
-    rows = [compare_updates(a[n][1], b[n][1], [a[n][0], b[n][0]]) for n in sorted(a)]
+    from .rank import compare_layers
+    rows = compare_layers(a, b)  # the same layers in both, or an error naming them
     return {str(k): [sum(r["phi_out"][i] for r in rows) / len(rows), rows[0]["random_out"][i]]
             for i, k in enumerate(rows[0]["k"])}
 
