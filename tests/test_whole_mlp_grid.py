@@ -6,6 +6,7 @@ import json
 import pytest
 
 from helpers import rank_study
+from helpers.tasks import TaskConfigError
 from helpers.lora import train_lora_run
 from helpers.paths import RESULTS
 from helpers.profiles import get_profile
@@ -395,3 +396,73 @@ def test_the_stored_full_reference_is_the_profiles_and_its_verdicts_follow_from_
     for by_k in list(stored["overlap"].values()) + list(stored["lora_overlap"].values()):
         assert sorted(by_k, key=int) == [str(k) for k in (1, 2, 4, 8, 16, 32, 64)]
         assert all(0 <= phi <= 1 + 1e-9 and rnd == int(k) / width for k, (phi, rnd) in by_k.items())
+
+
+def test_without_a_time_limit_every_rank_shares_one_pool(monkeypatch):
+    """No --max-minutes: one pool over every chosen rank's runs, widest rank first (no worker idles at a rank's end)."""
+    calls = []
+
+    def fake_jobs(configs, workers, progress):
+        calls.append([c["rank"] for c in configs])
+        return [{"cached": False, "config": c} for c in configs]
+
+    import helpers.sweep
+    monkeypatch.setattr(helpers.sweep, "run_jobs", fake_jobs)
+    cells = [{"kind": k, "rank": r, "seed": 0, "arm": "trained", "config": {"rank": r}}
+             for r in (2, 4, 8, 16) for k in ("planning", "reasoning")]
+    monkeypatch.setattr(rank_study, "layer_grid_cells", lambda profile, grid="whole_mlp": cells)
+    got = whole_mlp_grid.train(get_profile("small"), workers=16, progress=False, ranks=[2, 8])
+    assert calls == [[8, 8, 2, 2]] and got["ranks"] == [2, 8] and list(got["minutes"]) == ["all"]
+    assert [c["rank"] for c in got["cells"]] == [8, 8, 2, 2] and len(got["results"]) == 4
+
+
+def _only_ranks(grid: dict, ranks: list[int]) -> dict:
+    """A grid's results as if a call had trained only ``ranks`` (its summaries, abilities and verdicts)."""
+    rows = [s for s in grid["summaries"] if s["rank"] in ranks]
+
+    def of(key):
+        return {kind: {n: v for n, v in runs.items() if int(n[1:].split("-")[0]) in ranks} for kind, runs in grid[key].items()}
+    passed = of("passed")
+    judged = rank_study.judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed)
+    return {**grid, "ranks": ranks, "ranks_skipped": [], "summaries": rows, "passed": passed, "accuracy": of("accuracy"), **judged,
+            "runs": sum(s["arm"] != "random" for s in rows), "exported": {"planning": f"r{max(ranks)}"},
+            "per_layer_thr_1e-3": {"planning": {"0": [max(ranks)]}}}
+
+
+def test_added_ranks_give_the_grid_that_one_call_would_have_given():
+    """Splitting the stored grid into two calls' results and adding one to the other gives back its table, ratios,
+    verdicts and abilities; the exported adapters and layer-by-layer values stay the widest rank's."""
+    stored = _stored("paper_layer_ranks")
+    low, high = sorted(stored["ranks"])[:-1], sorted(stored["ranks"])[-1:]
+    for kept, new in ((low, high), (high, low)):
+        got = whole_mlp_grid.add_ranks(_only_ranks(stored, kept), {**_only_ranks(stored, new), "device": "a GPU"})
+        assert got["ranks"] == stored["ranks"] and got["runs"] == stored["runs"]
+        for key in ("passed", "accuracy", "usable", "verdicts"):
+            assert got[key] == stored[key], key
+        assert [(r["rank"], r["measure"]) for r in got["ratios"]] == [(r["rank"], r["measure"]) for r in stored["ratios"]]
+        assert [r["mean"] for r in got["ratios"]] == pytest.approx([r["mean"] for r in stored["ratios"]])
+        assert [r["mean"] for r in got["table"]] == pytest.approx([r["mean"] for r in stored["table"]])
+        assert got["exported"] == {"planning": f"r{max(stored['ranks'])}"}
+        assert got["per_layer_thr_1e-3"] == {"planning": {"0": [max(stored["ranks"])]}}
+        assert [c["ranks"] for c in got["calls"]] == [kept, new] and got["calls"][1]["device"] == "a GPU"
+
+
+def test_ranks_are_added_only_to_a_grid_of_the_same_settings():
+    stored = _stored("paper_layer_ranks")
+    with pytest.raises(TaskConfigError, match="--ranks: the stored grid was trained with other settings \\(steps\\)"):
+        whole_mlp_grid.add_ranks(stored, {**stored, "steps": 1, "ranks": [2]})
+
+
+def test_bad_ranks_are_refused_before_training(capsys, monkeypatch):
+    allowed = get_profile("small")["rank_analysis"]["paper_layer_ranks"]["ranks"]
+    for argv, what in ((["--grid", "paper_layer_ranks", "--ranks", "3"], f"allowed values are the paper_layer_ranks grid's ranks {allowed}"),
+                       (["--grid", "paper_layer_ranks", "--ranks", "2", "2"], "each once"),
+                       (["--ranks", "2", "--full"], "--ranks: only for training the grid itself")):
+        with pytest.raises(SystemExit) as err:
+            whole_mlp_grid.main(argv)
+        assert err.value.code == 2 and what in capsys.readouterr().err
+    monkeypatch.setattr(whole_mlp_grid, "stored_grid", lambda profile, grid: {"steps": 1})
+    monkeypatch.setattr(whole_mlp_grid, "study", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(SystemExit) as err:
+        whole_mlp_grid.main(["--grid", "paper_layer_ranks", "--ranks", "2"])
+    assert err.value.code == 2 and "other settings" in capsys.readouterr().err

@@ -66,18 +66,27 @@ def device_name() -> str:
 
 
 def train(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True,
-          grid: str = "whole_mlp") -> dict:
-    """Train (or load) the grid (``rank_analysis[grid]``) rank by rank (``rank_order``): ``{"cells", "results",
-    "ranks", "skipped", "minutes"}`` with the cells and results of the ranks trained; a rank starts only if the slowest rank so
-    far still fits in ``max_minutes`` (the first always starts)."""
+          grid: str = "whole_mlp", ranks: list[int] | None = None) -> dict:
+    """Train (or load) the grid (``rank_analysis[grid]``; with ``ranks``, only those of its ranks): ``{"cells",
+    "results", "ranks", "skipped", "minutes"}`` with the cells and results of the ranks trained and the training
+    minutes (``{rank: minutes}``, or ``{"all": minutes}``). Without ``max_minutes`` every rank's runs share one pool
+    of ``workers`` (no worker idles at a rank's end); with it, ranks are trained one at a time (``rank_order``), a
+    rank starting only if the slowest rank so far still fits in ``max_minutes`` (the first always starts)."""
     from helpers.rank_study import layer_grid_cells
     from helpers.sweep import run_jobs
+    chosen = rank_order(profile["rank_analysis"][grid]["ranks"] if ranks is None else ranks)
     cells = layer_grid_cells(profile, grid)
+    if max_minutes is None:
+        at = [c for rank in chosen for c in cells if c["rank"] == rank]
+        t0 = time.time()
+        results = run_jobs([c["config"] for c in at], workers=workers, progress=progress)
+        return {"cells": at, "results": results, "ranks": sorted(chosen), "skipped": [],
+                "minutes": {"all": (time.time() - t0) / 60}}
     start, slowest = time.time(), 0.0
-    done_cells, done_results, ranks, skipped, minutes = [], [], [], [], {}
-    for rank in rank_order(profile["rank_analysis"][grid]["ranks"]):
+    done_cells, done_results, done, skipped, minutes = [], [], [], [], {}
+    for rank in chosen:
         elapsed = time.time() - start
-        if max_minutes is not None and elapsed + slowest > 60 * max_minutes:
+        if elapsed + slowest > 60 * max_minutes:
             skipped.append(rank)
             continue
         at = [c for c in cells if c["rank"] == rank]
@@ -86,8 +95,8 @@ def train(profile: dict, workers: int, max_minutes: float | None = None, progres
         slowest = max(slowest, time.time() - t0)
         minutes[rank] = (time.time() - t0) / 60
         done_cells += at
-        ranks.append(rank)
-    return {"cells": done_cells, "results": done_results, "ranks": sorted(ranks), "skipped": sorted(skipped),
+        done.append(rank)
+    return {"cells": done_cells, "results": done_results, "ranks": sorted(done), "skipped": sorted(skipped),
             "minutes": minutes}
 
 
@@ -107,27 +116,85 @@ def export_widest(profile: dict, cells: list[dict], results: list[dict], device:
 
 
 def study(profile: dict, workers: int, max_minutes: float | None = None, progress: bool = True,
-          grid: str = "whole_mlp") -> dict:
-    """Train the grid (``train``) and analyse it on ``rank_analysis[grid]["module"]`` like notebook 05's grids: what a
-    results file keeps, with the device, the minutes per rank and ``runs_per_minute``: the runs this call trained
-    over all its ranks' minutes (loading a rank from the run cache counts too)."""
-    from helpers.rank_study import analyze_grid, layer_grid_settings
+          grid: str = "whole_mlp", ranks: list[int] | None = None) -> dict:
+    """Train the grid (``train``; with ``ranks``, only those of its ranks) and analyse it on
+    ``rank_analysis[grid]["module"]`` like notebook 05's grids: what a results file keeps, with the device, the
+    training minutes (``minutes_per_rank``: per rank, or ``"all"`` for one shared pool) and ``runs_per_minute``: the
+    runs this call trained over its minutes (loading a rank from the run cache counts too). The widest rank's
+    first-seed adapters are exported (``export_widest``) unless ``ranks`` leaves out the grid's widest rank."""
+    from helpers.rank_study import analyze_grid
     module = profile["rank_analysis"][grid]["module"]
-    got = train(profile, workers, max_minutes, progress, grid)
+    got = train(profile, workers, max_minutes, progress, grid, ranks)
     fresh = sum(not r["cached"] for r in got["results"])
     minutes = sum(got["minutes"].values())
     analysed = analyze_grid(profile, got["cells"], got["results"], module=module)
     device = device_name()
-    exported = export_widest(profile, got["cells"], got["results"], device, GRIDS[grid][1])
-    return {**layer_grid_settings(profile, grid), "grid": grid, "module": module, "ranks": got["ranks"],
-            "ranks_skipped": got["skipped"], "seeds": profile["rank_analysis"]["seeds"],
-            "control_seeds": profile["rank_analysis"]["control_seeds"],
+    widest = max(got["ranks"]) == max(profile["rank_analysis"][grid]["ranks"])
+    exported = export_widest(profile, got["cells"], got["results"], device, GRIDS[grid][1]) if widest else {}
+    return {**grid_settings(profile, grid), "grid": grid, "ranks": got["ranks"], "ranks_skipped": got["skipped"],
             "device": device, "workers": workers, "exported": exported,
             "runs": len(got["results"]), "runs_trained": fresh,
             "minutes_per_rank": {str(k): v for k, v in got["minutes"].items()},
             "runs_per_minute": fresh / minutes if fresh and minutes else None,
             "summaries": [{k: v for k, v in s.items() if k != "adapter_dir"} for s in analysed["summaries"] + analysed["randoms"]],
             **{k: analysed[k] for k in ("passed", "accuracy", "table", "usable", "ratios", "verdicts", "per_layer_thr_1e-3")}}
+
+
+CALL_KEYS = ("device", "workers", "minutes_per_rank", "runs_trained", "runs_per_minute", "provenance")
+SETTING_KEYS = ("target_modules", "module", "steps", "lr", "use_rslora", "seeds", "control_seeds")
+
+
+def calls_of(got: dict) -> list[dict]:
+    """Which call trained which of a grid's ranks: a results file's ``calls``, or one call made of its own keys."""
+    return got.get("calls") or [{"ranks": got["ranks"], **{k: got.get(k) for k in CALL_KEYS}}]
+
+
+def grid_settings(profile: dict, grid: str) -> dict:
+    """What a grid's runs were trained with (``SETTING_KEYS``), as its results file keeps them."""
+    from helpers.rank_study import layer_grid_settings
+    ra = profile["rank_analysis"]
+    return {**layer_grid_settings(profile, grid), "module": ra[grid]["module"], "seeds": ra["seeds"],
+            "control_seeds": ra["control_seeds"]}
+
+
+def check_settings(stored: dict, new: dict) -> None:
+    """Ranks may be added to a stored grid (``add_ranks``) only if it was trained with the same settings."""
+    from helpers.tasks import TaskConfigError
+    differ = [k for k in SETTING_KEYS if stored.get(k) != new.get(k)]
+    if differ:
+        raise TaskConfigError(f"--ranks: the stored grid was trained with other settings ({', '.join(differ)}); "
+                              "train every rank (leave out --ranks)")
+
+
+def add_ranks(stored: dict, new: dict) -> dict:
+    """The stored grid with ``new`` (a ``study`` of some of the same grid's ranks, e.g. on a lent GPU) added: the
+    stored ranks ``new`` did not train keep their adapters' stored measures, accuracy and ability verdicts; the seed
+    tables, usable ranks, ratios and verdicts are judged again over every rank (``rank_study.judged``); ``calls``
+    says which call (device, workers, minutes) trained which ranks. The layer-by-layer values and the exported
+    adapters stay the widest rank's. Grids of other settings are an error (retrain every rank instead)."""
+    from helpers.rank_study import judged
+    check_settings(stored, new)
+    keep = [r for r in stored["ranks"] if r not in new["ranks"]]
+    if not keep:
+        return new
+    ranks = sorted(keep + new["ranks"])
+    rows = [s for s in stored["summaries"] if s["rank"] in keep] + new["summaries"]
+
+    def kept(key: str) -> dict:  # {kind: {"r<rank>-s<seed>": value}}: the stored ranks kept, then new's
+        return {kind: {**{n: v for n, v in stored[key].get(kind, {}).items() if int(n[1:].split("-")[0]) in keep},
+                       **values} for kind, values in new[key].items()}
+    passed, accuracy = kept("passed"), kept("accuracy")
+    out = {**new, "ranks": ranks, "ranks_skipped": sorted((set(stored.get("ranks_skipped", [])) | set(new["ranks_skipped"])) - set(ranks)),
+           "runs": sum(s["arm"] != "random" for s in rows), "summaries": rows, "passed": passed, "accuracy": accuracy,
+           **judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed),
+           "calls": [{**c, "ranks": [r for r in c["ranks"] if r in keep]} for c in calls_of(stored)
+                     if any(r in keep for r in c["ranks"])] + [{"ranks": new["ranks"], **{k: new.get(k) for k in CALL_KEYS}}]}
+    if max(new["ranks"]) < max(keep):
+        out["exported"] = stored["exported"]
+        out.pop("per_layer_thr_1e-3", None)
+        if "per_layer_thr_1e-3" in stored:
+            out["per_layer_thr_1e-3"] = stored["per_layer_thr_1e-3"]
+    return out
 
 
 def stored_grid(profile: dict, grid: str = "whole_mlp") -> dict:
@@ -263,7 +330,7 @@ def main(argv=None) -> int:
     from helpers.cli import Parser
     from helpers.profiles import get_profile
     from helpers.rank_study import GRID_MEASURES
-    from helpers.runs import save_results
+    from helpers.runs import provenance, save_results
     from helpers.tables import arm_seed_lines, full_lines, grid_lines, snapshot_lines
     parser = Parser(prog="python -m tools.whole_mlp_grid", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="small", help="profile name (default: small)")
@@ -287,6 +354,9 @@ def main(argv=None) -> int:
                              "(rank_analysis.paper_layer_rslora, 05_paper_layer_rslora.json)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="start no rank that the slowest rank so far says would end after this many minutes")
+    parser.add_argument("--ranks", type=int, nargs="+", default=None,
+                        help="only these of the grid's ranks, added to its stored results (the other ranks' stored "
+                             "measures kept, every verdict judged again): e.g. ranks trained on a lent GPU")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     workers = profile["workers"] if args.workers is None else args.workers
@@ -294,6 +364,11 @@ def main(argv=None) -> int:
         parser.error(f"--workers: must be an integer >= 1, got {workers}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         parser.error(f"--max-minutes: must be a positive number of minutes, got {args.max_minutes}")
+    allowed = profile["rank_analysis"][args.grid]["ranks"]
+    if args.ranks is not None and (sorted(set(args.ranks)) != sorted(args.ranks) or not set(args.ranks) <= set(allowed)):
+        parser.error(f"--ranks: allowed values are the {args.grid} grid's ranks {allowed}, each once; got {args.ranks}")
+    if args.ranks is not None and (args.arms or args.snapshots or args.full):
+        parser.error("--ranks: only for training the grid itself (not with --arms, --snapshots or --full)")
     if args.arms and (args.snapshots or args.full):
         parser.error("--arms, --snapshots, --full: --arms is a study of its own (--full --snapshots go together)")
     if args.grid != "whole_mlp" and args.arms:
@@ -311,7 +386,13 @@ def main(argv=None) -> int:
             print("\n".join(lines(got)))
             print(f"wrote {path}")
             return 0
-    got = study(profile, workers, args.max_minutes, grid=args.grid)
+    adding = args.ranks is not None and set(args.ranks) != set(allowed)
+    if adding:  # before any training
+        stored = parser.run(stored_grid, profile, args.grid)
+        parser.run(check_settings, stored, grid_settings(profile, args.grid))
+    got = study(profile, workers, args.max_minutes, grid=args.grid, ranks=args.ranks)
+    if adding:
+        got = parser.run(add_ranks, stored, {"provenance": provenance(), **got})
     path = save_results(profile, study_file(args.grid), {"profile": args.profile, **got})
     print("\n".join(grid_lines(got, GRID_MEASURES)))
     print(f"{got['runs_trained']} runs trained on {got['device']} ({workers} workers), ranks {got['ranks']}"
