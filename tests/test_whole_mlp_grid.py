@@ -424,6 +424,7 @@ def _only_ranks(grid: dict, ranks: list[int]) -> dict:
         return {kind: {n: v for n, v in runs.items() if int(n[1:].split("-")[0]) in ranks} for kind, runs in grid[key].items()}
     passed = of("passed")
     judged = rank_study.judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed)
+    grid = {k: v for k, v in grid.items() if k != "calls"}  # one call
     return {**grid, "ranks": ranks, "ranks_skipped": [], "summaries": rows, "passed": passed, "accuracy": of("accuracy"), **judged,
             "runs": sum(s["arm"] != "random" for s in rows), "exported": {"planning": f"r{max(ranks)}"},
             "per_layer_thr_1e-3": {"planning": {"0": [max(ranks)]}}}
@@ -445,6 +446,11 @@ def test_added_ranks_give_the_grid_that_one_call_would_have_given():
         assert got["exported"] == {"planning": f"r{max(stored['ranks'])}"}
         assert got["per_layer_thr_1e-3"] == {"planning": {"0": [max(stored["ranks"])]}}
         assert [c["ranks"] for c in got["calls"]] == [kept, new] and got["calls"][1]["device"] == "a GPU"
+    # a grid made by several calls keeps each call's ranks that are not trained again
+    again = whole_mlp_grid.add_ranks(stored, {**_only_ranks(stored, low[:1]), "device": "a GPU"})
+    calls = [(c["ranks"], c["device"]) for c in again["calls"]]
+    want = [([r for r in c["ranks"] if r not in low[:1]], c["device"]) for c in whole_mlp_grid.calls_of(stored)]
+    assert calls == [w for w in want if w[0]] + [(low[:1], "a GPU")]
 
 
 def test_ranks_are_added_only_to_a_grid_of_the_same_settings():

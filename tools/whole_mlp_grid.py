@@ -7,12 +7,15 @@ criteria, the usable ranks and the verdicts are notebook 05's (``rank_study.anal
 
     python -m tools.whole_mlp_grid                         # small profile: results/small/05_whole_mlp.json
     python -m tools.whole_mlp_grid --workers 8 --max-minutes 8   # e.g. on a GPU machine
+    python -m tools.whole_mlp_grid --grid paper_layer_ranks --ranks 2 8 --workers 8   # add two ranks to the stored grid
 
 48 runs of 2,400 steps in the small profile: hours on a 2-core CPU, minutes on a GPU (the runs share it, one
-process per worker), so not part of ``make figures``; notebook 05 draws the stored results. Ranks are trained
-one at a time, widest first then every other one (64, 16, 4, 32, 8, 2), so a run cut short by
-``--max-minutes`` still leaves a grid to analyse: a rank is started only if the slowest rank so far would
-still fit, and the ranks left out are recorded. Runs go to the run cache (``runs/lora/``); a rerun loads them.
+process per worker), so not part of ``make figures``; notebook 05 draws the stored results. Every rank's runs share
+one pool of workers; with ``--max-minutes`` ranks are trained one at a time instead, widest first then every other one
+(64, 16, 4, 32, 8, 2), so a run cut short still leaves a grid to analyse: a rank is started only if the slowest rank so
+far would still fit, and the ranks left out are recorded. ``--ranks`` trains only some of the grid's ranks and adds
+them to its stored results (``add_ranks``: the other ranks' stored measures kept, every verdict judged again; e.g.
+ranks trained in a later session on a lent GPU). Runs go to the run cache (``runs/lora/``); a rerun loads them.
 The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<profile>-mlp-r<rank>/``.
 ``--arms`` trains notebook 05's init and scaling arms on the whole MLP instead, at three seeds each like
 ``tools.arm_seeds`` (24 runs in the small profile), and measures them against the stored grid:
@@ -26,8 +29,8 @@ default scaling alpha = r/2 as in the paper, 16x the steps): ``results/<profile>
 rank's first-seed adapters exported to ``models/adapters/<kind>-<profile>-x16-r<rank>/``; ``--grid paper_layer_rslora``
 with rsLoRA at 4x the steps (``rank_analysis.paper_layer_rslora``): ``05_paper_layer_rslora.json``,
 ``models/adapters/<kind>-<profile>-rslora-r<rank>/``; ``--grid paper_layer_ranks`` the paper_layer grid below the full
-width, at ranks whose r/width lies inside the paper's (``rank_analysis.paper_layer_ranks``, small profile: r = 4 and 16
-of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.json``. ``--full`` (with ``--grid``, e.g.
+width, at ranks whose r/width lies inside the paper's (``rank_analysis.paper_layer_ranks``, small profile: r = 2, 4, 8
+and 16 of 64; 8 runs of 9,600 steps per rank, a GPU's work): ``05_paper_layer_ranks.json``. ``--full`` (with ``--grid``, e.g.
 ``paper_layer``) trains the reference without the LoRA constraint beside a stored grid: per task and seed, the weights
 of the grid's target modules alone fully fine-tuned for as many steps (``rank_study.layer_grid_full_cells``), their
 update measured like the grid's adapters against a random matrix of its shape (``rank_study.analyze_full``):
@@ -197,15 +200,20 @@ def add_ranks(stored: dict, new: dict) -> dict:
     return out
 
 
-def stored_grid(profile: dict, grid: str = "whole_mlp") -> dict:
-    """The grid's stored results (``05_whole_mlp.json``, or another grid's: ``GRIDS``), which the arms and the
-    snapshots are set against; missing is an error naming the command that makes them."""
+NEEDED = {"grid": ("the grid's results are", ""), "full": ("the full fine-tuning reference is", " --full")}
+
+
+def stored_grid(profile: dict, grid: str = "whole_mlp", study: str = "grid") -> dict:
+    """A grid's stored results (``05_whole_mlp.json``, or another grid's: ``GRIDS``), which the arms, the snapshots and
+    the full reference are set against, or with ``study="full"`` its full fine-tuning reference (which the reference's
+    rank over training is set against); missing is an error naming the command that makes them."""
     from helpers.errors import MissingFileError
     from helpers.io import read_json
     from helpers.paths import results_path
-    path = results_path(profile, study_file(grid))
+    path = results_path(profile, study_file(grid, study))
     if not path.is_file():
-        raise MissingFileError(f"{path}: the grid's results are needed first (python -m tools.whole_mlp_grid --grid {grid})")
+        what, flag = NEEDED[study]
+        raise MissingFileError(f"{path}: {what} needed first (python -m tools.whole_mlp_grid{flag} --grid {grid})")
     return read_json(path)
 
 
@@ -300,16 +308,11 @@ def full_snapshot_study(profile: dict, workers: int, progress: bool = True, grid
     and at the end, the update of the grid's ``module`` measured like the adapters, the accuracy at the hardest trained
     point and the ability criteria (``rank_study.snapshot_curves``), beside the stored reference's model of the same
     cell (``--full`` first: its final step should match it) and the grid's own LoRA rank over training where stored."""
-    from helpers.errors import MissingFileError
     from helpers.io import read_json
     from helpers.paths import results_path
     from helpers.rank_study import KINDS, layer_grid_full_snapshot_configs, snapshot_curves
     from helpers.sweep import run_jobs
-    path = results_path(profile, study_file(grid_key, "full"))
-    if not path.is_file():
-        raise MissingFileError(f"{path}: the full fine-tuning reference is needed first "
-                               f"(python -m tools.whole_mlp_grid --full --grid {grid_key})")
-    full = read_json(path)
+    full = stored_grid(profile, grid_key, "full")
     module = profile["rank_analysis"][grid_key]["module"]
     configs = layer_grid_full_snapshot_configs(profile, grid_key)
     results = dict(zip(KINDS, run_jobs(list(configs.values()), workers=workers, progress=progress)))
