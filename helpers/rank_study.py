@@ -99,18 +99,24 @@ def _known_grid(grid: str) -> str:
     return grid
 
 
-def stored_layer_grid(profile: dict, grid: str) -> dict | None:
-    """One of ``tools.whole_mlp_grid``'s grids as it stored it (``results/<profile>/``, ``LAYER_GRIDS``), with the
-    adapters it exported (``exported``: ``{kind: repo-relative folder}``); None where it was not trained for this
-    profile (or its exported adapters are missing)."""
+def stored_study(profile: dict, grid: str, study: str = "grid") -> dict | None:
+    """What ``tools.whole_mlp_grid`` stored of a grid (``LAYER_GRIDS``) or of a study set against it (``study_file``),
+    as notebook 05 reads it; None where it was not run for this profile."""
     import json
 
-    from .paths import REPO_ROOT, results_path
-    path = results_path(profile, study_file(grid))
-    if not path.is_file():
-        return None
-    got = json.loads(path.read_text())
-    if not all((REPO_ROOT / folder / "adapter_config.json").is_file() for folder in got.get("exported", {}).values()):
+    from .paths import results_path
+    path = results_path(profile, study_file(grid, study))
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def stored_layer_grid(profile: dict, grid: str) -> dict | None:
+    """One of ``tools.whole_mlp_grid``'s grids as it stored it (``stored_study``), with the adapters it exported
+    (``exported``: ``{kind: repo-relative folder}``); None where it was not trained for this profile (or its exported
+    adapters are missing)."""
+    from .paths import REPO_ROOT
+    got = stored_study(profile, grid)
+    if got is None or not all((REPO_ROOT / folder / "adapter_config.json").is_file()
+                              for folder in got.get("exported", {}).values()):
         return None
     return got
 
@@ -279,6 +285,26 @@ def snapshot_curves(profile: dict, configs: dict, results: dict, module: str | N
         curves[kind] = [dict(row, accuracy=accuracy[kind][adapter_name(c)], passed=passed[kind][adapter_name(c)])
                         for row, c in zip(rows, cells)]
     return curves
+
+
+def first_passing(curves: dict, measures=GRID_MEASURES) -> dict:
+    """The two tasks' updates each at the first saved step where its run passes the ability criteria (``curves``:
+    ``snapshot_curves``' points per task): each compared just as it has learned, the nearest this design comes to
+    matched accuracy (the tasks' accuracies lie on different scales). ``{"points": {kind: point or None}, "first_saved":
+    {kind: the run passed already at its first saved step, so it may have learned before}, "ratios": {measure:
+    reasoning / planning}}`` (no ratios unless both passed; only the measures both points hold).
+
+    >>> p = lambda step, ok, v: {"step": step, "passed": ok, "thr_1e-3": v}
+    >>> got = first_passing({"planning": [p(1, False, 2.0), p(2, True, 4.0)], "reasoning": [p(1, True, 3.0)]}, ["thr_1e-3"])
+    >>> got["points"]["planning"]["step"], got["first_saved"], got["ratios"]
+    (2, {'planning': False, 'reasoning': True}, {'thr_1e-3': 0.75})
+    """
+    points = {kind: next((p for p in rows if p["passed"]), None) for kind, rows in curves.items()}
+    first_saved = {kind: points[kind] is rows[0] for kind, rows in curves.items()}
+    both = all(points.get(kind) for kind in ("planning", "reasoning"))
+    ratios = {m: points["reasoning"][m] / points["planning"][m] for m in measures
+              if m in points["reasoning"] and m in points["planning"]} if both else {}
+    return {"points": points, "first_saved": first_saved, "ratios": ratios}
 
 
 def layer_summary(adapter_dir, module: str | None = None) -> dict:

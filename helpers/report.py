@@ -12,7 +12,7 @@ import sys
 
 from .criteria import failures
 from .errors import Refused
-from .rank_study import claim_verdict, study_file
+from .rank_study import claim_verdict, first_passing, study_file
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -269,10 +269,14 @@ def overlap_finding(name: str, by_k: dict) -> str:
                                                      for k in sorted(by_k, key=int)) + "."
 
 
+FIRST_PASS_MEASURES = ("thr_1e-3", "entropy_rank", "energy_90")
+
+
 def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
     """One sentence on a rank over training (``tools.whole_mlp_grid --snapshots``, e.g. ``05_whole_mlp_snapshots.json``;
     ``--full --snapshots``: a full fine-tuning run's): per task, the ``measures`` and the hardest trained point's accuracy
-    at the first and last saved step, and the first step at which the adapter passes the ability criteria.
+    at the first and last saved step, and the first step at which the adapter passes the ability criteria; where both
+    tasks pass, their reasoning/planning ratio each at that step (``rank_study.first_passing``).
 
     >>> rows = [{"step": s, "thr_1e-3": t, "energy_90": t / 2, "accuracy": a, "passed": p} for s, t, a, p in (
     ...         (10, 5.0, 0.3, False), (20, 7.0, 0.6, True), (40, 8.0, 0.7, True))]
@@ -281,6 +285,9 @@ def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
     >>> snapshot_finding({"rank": 8, "seed": 0, "module": "m", "target_modules": ["m"], "steps": 40, "method": "full",
     ...                   "device": "CPU", "curves": {"planning": rows}}, ("thr_1e-3", "energy_90"))
     'Rank over training on m alone, fully fine-tuned (no LoRA), 40 steps (width 8, seed 0, trained on CPU), thr_1e-3, energy_90 and accuracy at the hardest trained point: planning step 10: 5.0, 2.5, 0.30 -> step 40: 8.0, 4.0, 0.70, first passes the ability criteria at step 20.'
+    >>> both = {"planning": rows, "reasoning": [dict(r, passed=True, energy_90=r["energy_90"] / 2) for r in rows]}
+    >>> snapshot_finding({"rank": 8, "seed": 0, "module": "m", "device": "CPU", "curves": both}, ("energy_90",)).split("; ")[-1]
+    'each task where it first passes the criteria (planning at step 20, reasoning at step 10, its first saved step): reasoning/planning thr_1e-3 0.71, energy_90 0.36.'
     """
     parts = []
     for kind, rows in snaps["curves"].items():
@@ -294,8 +301,13 @@ def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
     where = (f"{snaps['module']} alone, " + ("fully fine-tuned (no LoRA), " if full else "") + f"{snaps['steps']:,} steps"
              if alone else f"{snaps['module']} inside the whole-MLP LoRA")
     size = f"width {snaps['rank']}" if full else f"r={snaps['rank']}"
+    matched = first_passing(snaps["curves"], FIRST_PASS_MEASURES)  # each task as it has learned
+    both = ("; each task where it first passes the criteria (" + ", ".join(
+        f"{kind} at step {p['step']}" + (", its first saved step" if matched["first_saved"][kind] else "")
+        for kind, p in matched["points"].items()) + "): reasoning/planning "
+        + ", ".join(f"{m} {v:.2f}" for m, v in matched["ratios"].items())) if matched["ratios"] else ""
     return (f"Rank over training on {where} ({size}, seed {snaps['seed']}, trained on {snaps['device']}), "
-            f"{', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + ".")
+            f"{', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + both + ".")
 
 
 def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:

@@ -219,6 +219,14 @@ def snapshot_lines(got: dict, measures=("thr_1e-3", "entropy_rank", "energy_90")
         out.append(f"  final step against {same} of this cell (trained on {got['grid_device']}): "
                    + ", ".join(f"{m} {final[m]:.1f} / {grid[m]:.1f}" for m in measures)
                    + f", accuracy {final['accuracy']:.2f} / {got['grid_final_accuracy'][kind]:.2f}")
+    from .rank_study import first_passing
+    first = first_passing(got["curves"], measures)
+    if first["ratios"]:  # both tasks passed at some saved step
+        at = "; ".join(f"{kind} step {p['step']}" + (" (its first saved step)" if first["first_saved"][kind] else "")
+                       + ": " + ", ".join(f"{m} {p[m]:.1f}" for m in measures) + f", accuracy {p['accuracy']:.2f}"
+                       for kind, p in first["points"].items())
+        out.append(f"each task where it first passes the criteria: {at}; reasoning/planning there: "
+                   + ", ".join(f"{m} {v:.2f}" for m, v in first["ratios"].items()))
     return out
 
 

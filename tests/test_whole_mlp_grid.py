@@ -472,3 +472,28 @@ def test_bad_ranks_are_refused_before_training(capsys, monkeypatch):
     with pytest.raises(SystemExit) as err:
         whole_mlp_grid.main(["--grid", "paper_layer_ranks", "--ranks", "2"])
     assert err.value.code == 2 and "other settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["snapshots", "full_snapshots"])
+def test_the_rank_over_training_compares_each_task_where_it_first_passes(name):
+    """snapshot_lines' last line: each task at its first saved step that passes the criteria (flagged where that is
+    the first saved step, so it may have learned earlier) and the reasoning/planning ratio there; no such line unless
+    both tasks passed somewhere."""
+    from helpers.tables import snapshot_lines
+    path = RESULTS / "small" / rank_study.study_file("paper_layer", name)
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    got = json.loads(path.read_text())
+    first = rank_study.first_passing(got["curves"])
+    for kind, rows in got["curves"].items():
+        at = rows.index(first["points"][kind])
+        assert rows[at]["passed"] and not any(r["passed"] for r in rows[:at])
+        assert first["first_saved"][kind] == (at == 0)
+    p, r = first["points"]["planning"], first["points"]["reasoning"]
+    assert first["ratios"]["energy_90"] == pytest.approx(r["energy_90"] / p["energy_90"])
+    line = snapshot_lines(got)[-1]
+    assert line.startswith("each task where it first passes the criteria: planning step ") and f"step {r['step']}" in line
+    never = {kind: [dict(row, passed=False) for row in rows] if kind == "planning" else rows
+             for kind, rows in got["curves"].items()}
+    assert rank_study.first_passing(never)["ratios"] == {}
+    assert not any(l.startswith("each task where") for l in snapshot_lines(dict(got, curves=never)))
