@@ -187,7 +187,8 @@ def add_ranks(stored: dict, new: dict) -> dict:
         return {kind: {**{n: v for n, v in stored[key].get(kind, {}).items() if int(n[1:].split("-")[0]) in keep},
                        **values} for kind, values in new[key].items()}
     passed, accuracy = kept("passed"), kept("accuracy")
-    out = {**new, "ranks": ranks, "ranks_skipped": sorted((set(stored.get("ranks_skipped", [])) | set(new["ranks_skipped"])) - set(ranks)),
+    skipped = (set(stored.get("ranks_skipped", [])) | set(new["ranks_skipped"])) - set(ranks)
+    out = {**new, "ranks": ranks, "ranks_skipped": sorted(skipped),
            "runs": sum(s["arm"] != "random" for s in rows), "summaries": rows, "passed": passed, "accuracy": accuracy,
            **judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed),
            "calls": [{**c, "ranks": [r for r in c["ranks"] if r in keep]} for c in calls_of(stored)
