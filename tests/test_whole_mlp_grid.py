@@ -497,3 +497,10 @@ def test_the_rank_over_training_compares_each_task_where_it_first_passes(name):
              for kind, rows in got["curves"].items()}
     assert rank_study.first_passing(never)["ratios"] == {}
     assert not any(l.startswith("each task where") for l in snapshot_lines(dict(got, curves=never)))
+
+
+def test_an_earlier_call_keeps_only_the_ranks_not_trained_again():
+    call = {"ranks": [4, 16], "minutes_per_rank": {"4": 4.3, "16": 4.4}, "device": "GPU", "workers": 8}
+    assert whole_mlp_grid.kept_call(call, [16]) == {**call, "ranks": [16], "minutes_per_rank": {"16": 4.4}}
+    pooled = {"ranks": [2, 8], "minutes_per_rank": {"all": 4.6}}
+    assert whole_mlp_grid.kept_call(pooled, [8]) == {"ranks": [8], "minutes_per_rank": {"all": 4.6}}

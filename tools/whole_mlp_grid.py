@@ -152,6 +152,17 @@ def calls_of(got: dict) -> list[dict]:
     return got.get("calls") or [{"ranks": got["ranks"], **{k: got.get(k) for k in CALL_KEYS}}]
 
 
+def kept_call(call: dict, keep: list[int]) -> dict:
+    """An earlier call of a grid (``calls_of``) with only the ranks ``keep`` (the others trained again since); its
+    minutes per rank likewise, where it kept them per rank (a shared pool's ``"all"`` stays whole).
+
+    >>> kept_call({"ranks": [4, 16], "minutes_per_rank": {"4": 4.3, "16": 4.4}, "device": "GPU"}, [4])
+    {'ranks': [4], 'minutes_per_rank': {'4': 4.3}, 'device': 'GPU'}
+    """
+    minutes = {k: v for k, v in (call.get("minutes_per_rank") or {}).items() if k == "all" or int(k) in keep}
+    return {**call, "ranks": [r for r in call["ranks"] if r in keep], "minutes_per_rank": minutes}
+
+
 def grid_settings(profile: dict, grid: str) -> dict:
     """What a grid's runs were trained with (``SETTING_KEYS``), as its results file keeps them."""
     from helpers.rank_study import layer_grid_settings
@@ -191,8 +202,8 @@ def add_ranks(stored: dict, new: dict) -> dict:
     out = {**new, "ranks": ranks, "ranks_skipped": sorted(skipped),
            "runs": sum(s["arm"] != "random" for s in rows), "summaries": rows, "passed": passed, "accuracy": accuracy,
            **judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed),
-           "calls": [{**c, "ranks": [r for r in c["ranks"] if r in keep]} for c in calls_of(stored)
-                     if any(r in keep for r in c["ranks"])] + [{"ranks": new["ranks"], **{k: new.get(k) for k in CALL_KEYS}}]}
+           "calls": [kept_call(c, keep) for c in calls_of(stored) if any(r in keep for r in c["ranks"])]
+                    + [{"ranks": new["ranks"], **{k: new.get(k) for k in CALL_KEYS}}]}
     if max(new["ranks"]) < max(keep):
         out["exported"] = stored["exported"]
         out.pop("per_layer_thr_1e-3", None)
