@@ -404,9 +404,12 @@ def compare_adapters(dir_a, dir_b, ks: list[int] | None = None) -> list[dict]:
     "random_out": [...], "random_in": [...]}``. ``ks`` defaults to :func:`default_ks` of the smaller rank.
     A layer present in only one adapter, or with another shape, is an ``AdapterError``: the two updates
     must act on the same weights to be compared."""
-    a = {info["layer"]: (info["r"], delta) for info, _, _, delta in iter_deltas(dir_a)}
-    b = {info["layer"]: (info["r"], delta) for info, _, _, delta in iter_deltas(dir_b)}
-    return compare_layers(a, b, ks, "adapters")
+    return compare_layers(adapter_updates(dir_a), adapter_updates(dir_b), ks, "adapters")
+
+
+def adapter_updates(adapter_dir) -> dict:
+    """``{layer: (r, update (out, in))}`` of a peft adapter (``iter_deltas``), its layers named as the adapter does."""
+    return {info["layer"]: (info["r"], delta) for info, _, _, delta in iter_deltas(adapter_dir)}
 
 
 def compare_layers(a: dict, b: dict, ks: list[int] | None = None, what: str = "updates") -> list[dict]:
@@ -443,15 +446,15 @@ def compare_updates(delta_a, delta_b, ranks: list[int], ks: list[int] | None = N
 
 
 def updates_of(update_dir, base_dir=None, module: str | None = None) -> dict:
-    """``{layer: (rank, update (out, in))}`` of a peft adapter (``rank.iter_deltas``; its r), or of a fully fine-tuned
+    """``{layer: (rank, update (out, in))}`` of a peft adapter (``adapter_updates``; its r), or of a fully fine-tuned
     model against ``base_dir`` (``full_update_deltas``; the matrix's smaller dimension; GPT-2's ``Conv1D`` weights,
     stored ``(in, out)``, transposed), keyed by the layer's path from ``transformer.`` on so that the two kinds meet;
     only the ``module`` layers where given."""
     def key(layer: str) -> str:
         return layer[layer.index("transformer."):] if "transformer." in layer else layer
     if (Path(update_dir) / "adapter_config.json").is_file():
-        return {key(info["layer"]): (info["r"], delta) for info, _, _, delta in iter_deltas(update_dir)
-                if module is None or in_module(info["layer"], module)}
+        return {key(layer): got for layer, got in adapter_updates(update_dir).items()
+                if module is None or in_module(layer, module)}
     if base_dir is None:
         raise AdapterError(f"{update_dir}: not a peft adapter (no adapter_config.json); a fully fine-tuned model needs --base")
     return {key(layer): (min(d.shape), d.T) for layer, d in full_update_deltas(base_dir, update_dir, module).items()}

@@ -13,6 +13,7 @@ import sys
 from .criteria import failures
 from .errors import Refused
 from .rank_study import claim_verdict, first_passing, study_file
+from .tables import overlap_text
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -265,8 +266,7 @@ def overlap_finding(name: str, by_k: dict) -> str:
     >>> overlap_finding("a vs b", {"2": [0.25, 0.03125], "1": [0.5, 0.015625]})
     'Subspace overlap (a vs b): k=1: 0.50 (random 0.02), k=2: 0.25 (random 0.03).'
     """
-    return f"Subspace overlap ({name}): " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})"
-                                                     for k in sorted(by_k, key=int)) + "."
+    return f"Subspace overlap ({name}): {overlap_text(by_k)}."
 
 
 FIRST_PASS_MEASURES = ("thr_1e-3", "entropy_rank", "energy_90")

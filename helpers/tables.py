@@ -154,15 +154,23 @@ def full_lines(got: dict, measures=("thr_1e-3", "energy_90", "entropy_rank", "st
     return lines
 
 
+def overlap_text(by_k: dict) -> str:
+    """One pair of updates' overlap (``{k (str): [phi, random]}``), k ascending (a stored JSON keeps its keys sorted as
+    strings).
+
+    >>> overlap_text({"16": [0.75, 0.25], "2": [0.25, 0.03125]})
+    'k=2: 0.25 (random 0.03), k=16: 0.75 (random 0.25)'
+    """
+    return ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})" for k in sorted(by_k, key=int))
+
+
 def overlap_lines(overlap: dict, indent: str = "") -> list[str]:
-    """One line per pair of updates (``{name: {k: [phi, random]}}``, e.g. ``rank_study.update_overlaps``), k ascending
-    (a stored JSON keeps its keys sorted as strings).
+    """One line per pair of updates (``{name: {k: [phi, random]}}``, e.g. ``rank_study.update_overlaps``).
 
     >>> overlap_lines({"a vs b": {"16": [0.75, 0.25], "2": [0.25, 0.03125]}})
     ['a vs b: k=2: 0.25 (random 0.03), k=16: 0.75 (random 0.25)']
     """
-    return [f"{indent}{name}: " + ", ".join(f"k={k}: {by_k[k][0]:.2f} (random {by_k[k][1]:.2f})" for k in sorted(by_k, key=int))
-            for name, by_k in overlap.items()]
+    return [f"{indent}{name}: {overlap_text(by_k)}" for name, by_k in overlap.items()]
 
 
 def arm_lines(effects: list[dict], passed: dict | None = None) -> list[str]:
