@@ -92,7 +92,7 @@ def test_the_small_profile_commits_adapters_of_both_layers():
     assert {"planning-small-r64", "reasoning-small-r64", "planning-small-attn-r64", "reasoning-small-attn-r64",
             "planning-small-mlp-r64", "reasoning-small-mlp-r64", "planning-small-rslora-r64",
             "reasoning-small-rslora-r64", "planning-small-x16-r64", "reasoning-small-x16-r64",
-            "planning-small-x16-r16", "reasoning-small-x16-r16"} <= names
+            "planning-small-x16-r16", "reasoning-small-x16-r16", "planning-small-x16-r32", "reasoning-small-x16-r32"} <= names
 
 
 def test_committed_small_adapters_score_what_they_record():

@@ -68,3 +68,11 @@ def test_readme_lists_every_module():
     for path in sorted((ROOT / "tools").glob("*.py")):
         if path.stem != "__init__":
             assert f"`{path.stem}`" in readme, path
+
+
+def test_make_test_runs_every_tools_doctest():
+    """`make test` collects tests/ and helpers/ (pyproject's testpaths) and names the tools modules with doctests one
+    by one: a tools module that gains a doctest and is left off the command would never run it."""
+    command = next(line for line in _make_dry_run("test").splitlines() if "--nbval-lax" in line)
+    with_doctests = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tools").glob("*.py") if ">>> " in p.read_text())
+    assert with_doctests and [p for p in with_doctests if f" {p} " not in command] == []

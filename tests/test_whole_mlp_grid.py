@@ -65,12 +65,15 @@ def test_the_paper_layer_grids_are_the_rank_grid_on_mlp_c_proj_alone(grid, steps
 
 
 def test_the_paper_layer_ranks_grid_is_the_paper_layer_grid_below_the_full_width():
-    """rank_analysis.paper_layer_ranks: the paper_layer grid's runs (16x the steps, alpha = r/2) at ranks whose
-    r/width lies inside the paper's (8/768 to 256/768 of the layer's width), nothing else changed."""
+    """rank_analysis.paper_layer_ranks: the paper_layer grid's runs (16x the steps, alpha = r/2) at the ranks below
+    its full width, nothing else changed: with it, every power of two from 2 to the layer's width, most of them
+    with an r/width inside the paper's (8/768 to 256/768)."""
     profile = get_profile("small")
     width = profile["model"]["n_embd"]
     ranks = profile["rank_analysis"]["paper_layer_ranks"]["ranks"]
-    assert all(8 / 768 <= r / width <= 256 / 768 for r in ranks) and max(ranks) < width
+    together = sorted(ranks + profile["rank_analysis"]["paper_layer"]["ranks"])
+    assert together == [2 ** k for k in range(1, width.bit_length())] and together[-1] == width
+    assert len([r for r in ranks if 8 / 768 <= r / width <= 256 / 768]) >= 3 and max(ranks) < width
     full = {(c["kind"], c["seed"], c["arm"]): c["config"] for c in rank_study.layer_grid_cells(profile, "paper_layer")}
     cells = rank_study.layer_grid_cells(profile, "paper_layer_ranks")
     assert sorted({c["rank"] for c in cells}) == sorted(ranks) and len(cells) == len(ranks) * len(full)
@@ -189,6 +192,7 @@ def test_the_stored_grid_is_the_profiles_and_complete(grid):
     stored, profile = _stored(grid), get_profile("small")
     wm = profile["rank_analysis"][grid]
     assert stored["ranks"] == wm["ranks"] and stored["ranks_skipped"] == []
+    assert stored["device"] == whole_mlp_grid.calls_device(whole_mlp_grid.calls_of(stored))  # every call's device named
     assert stored["target_modules"] == wm["target_modules"] and stored["module"] == wm["module"]
     assert stored["steps"] == wm["steps_x"] * profile["lora"]["steps"] and stored["lr"] == profile["lora"]["lr"]
     assert stored.get("use_rslora", False) == wm.get("use_rslora", False)
@@ -436,7 +440,8 @@ def test_added_ranks_give_the_grid_that_one_call_would_have_given():
     stored = _stored("paper_layer_ranks")
     low, high = sorted(stored["ranks"])[:-1], sorted(stored["ranks"])[-1:]
     for kept, new in ((low, high), (high, low)):
-        got = whole_mlp_grid.add_ranks(_only_ranks(stored, kept), {**_only_ranks(stored, new), "device": "a GPU"})
+        got = whole_mlp_grid.add_ranks({**_only_ranks(stored, kept), "device": "a CPU"}, {**_only_ranks(stored, new), "device": "a GPU"})
+        assert got["device"] == f"a CPU (r = {', '.join(map(str, kept))}) and a GPU (r = {', '.join(map(str, new))})"
         assert got["ranks"] == stored["ranks"] and got["runs"] == stored["runs"]
         for key in ("passed", "accuracy", "usable", "verdicts"):
             assert got[key] == stored[key], key

@@ -152,6 +152,23 @@ def calls_of(got: dict) -> list[dict]:
     return got.get("calls") or [{"ranks": got["ranks"], **{k: got.get(k) for k in CALL_KEYS}}]
 
 
+def calls_device(calls: list[dict]) -> str:
+    """The device a grid made by several calls (``calls_of``) was trained on: one device as it is, several each with
+    the ranks it trained.
+
+    >>> calls_device([{"ranks": [4, 16], "device": "GPU"}, {"ranks": [2, 8], "device": "GPU"}])
+    'GPU'
+    >>> calls_device([{"ranks": [4, 16], "device": "GPU"}, {"ranks": [32], "device": "CPU"}])
+    'GPU (r = 4, 16) and CPU (r = 32)'
+    """
+    ranks: dict[str, list[int]] = {}
+    for call in calls:
+        ranks.setdefault(call["device"], []).extend(call["ranks"])
+    if len(ranks) == 1:
+        return next(iter(ranks))
+    return " and ".join(f"{device} (r = {', '.join(str(r) for r in sorted(rs))})" for device, rs in ranks.items())
+
+
 def kept_call(call: dict, keep: list[int]) -> dict:
     """An earlier call of a grid (``calls_of``) with only the ranks ``keep`` (the others trained again since); its
     minutes per rank likewise, where it kept them per rank (a shared pool's ``"all"`` stays whole).
@@ -184,8 +201,8 @@ def add_ranks(stored: dict, new: dict) -> dict:
     """The stored grid with ``new`` (a ``study`` of some of the same grid's ranks, e.g. on a lent GPU) added: the
     stored ranks ``new`` did not train keep their adapters' stored measures, accuracy and ability verdicts; the seed
     tables, usable ranks, ratios and verdicts are judged again over every rank (``rank_study.judged``); ``calls``
-    says which call (device, workers, minutes) trained which ranks. The layer-by-layer values and the exported
-    adapters stay the widest rank's. Grids of other settings are an error (retrain every rank instead)."""
+    says which call (device, workers, minutes) trained which ranks, and ``device`` names each call's device
+    (``calls_device``). The layer-by-layer values and the exported adapters stay the widest rank's. Grids of other settings are an error (retrain every rank instead)."""
     from helpers.rank_study import judged
     check_settings(stored, new)
     keep = [r for r in stored["ranks"] if r not in new["ranks"]]
@@ -204,6 +221,7 @@ def add_ranks(stored: dict, new: dict) -> dict:
            **judged([s for s in rows if s["arm"] != "random"], [s for s in rows if s["arm"] == "random"], passed),
            "calls": [kept_call(c, keep) for c in calls_of(stored) if any(r in keep for r in c["ranks"])]
                     + [{"ranks": new["ranks"], **{k: new.get(k) for k in CALL_KEYS}}]}
+    out["device"] = calls_device(out["calls"])
     if max(new["ranks"]) < max(keep):
         out["exported"] = stored["exported"]
         out.pop("per_layer_thr_1e-3", None)
