@@ -142,7 +142,7 @@ _SMALL = {
                       # the paper_layer grid below the full width, at ranks whose r/width lies inside the paper's
                       # (8/768 to 256/768 is r = 0.7 to 21 of 64), and r = 32 between them and the paper_layer grid's
                       # full width: --grid paper_layer_ranks, 8 runs of 9,600 steps per rank (a GPU's work, or about
-                      # 80 minutes on 2 CPU cores: --ranks adds ranks trained later, e.g. on a lent GPU, to the stored grid).
+                      # 90 minutes on 2 CPU cores: --ranks adds ranks trained later, e.g. on a lent GPU, to the stored grid).
                       "paper_layer_ranks": {"target_modules": ["mlp.c_proj"], "module": "mlp.c_proj", "ranks": [2, 4, 8, 16, 32],
                                             "lr": None, "steps_x": 16}},
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),

@@ -202,7 +202,8 @@ def add_ranks(stored: dict, new: dict) -> dict:
     stored ranks ``new`` did not train keep their adapters' stored measures, accuracy and ability verdicts; the seed
     tables, usable ranks, ratios and verdicts are judged again over every rank (``rank_study.judged``); ``calls``
     says which call (device, workers, minutes) trained which ranks, and ``device`` names each call's device
-    (``calls_device``). The layer-by-layer values and the exported adapters stay the widest rank's. Grids of other settings are an error (retrain every rank instead)."""
+    (``calls_device``). The layer-by-layer values and the exported adapters stay the widest rank's. Grids of other
+    settings are an error (retrain every rank instead)."""
     from helpers.rank_study import judged
     check_settings(stored, new)
     keep = [r for r in stored["ranks"] if r not in new["ranks"]]
