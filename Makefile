@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make figures   execute every notebook in order with papermill (PROFILE=small by default)
+#   make figures   execute every notebook in order with papermill (PROFILE=small by default), from the
+#                  committed bases and LoRA runs (models/lora-runs/); RETRAIN=1 trains every LoRA run instead
 # The profile reaches the notebooks through REPRO_PROFILE (read by each parameters cell) rather than
 # papermill's -p, so executed notebooks keep no injected-parameters cell and nbval (smoke) is not
 # overridden by a stored PROFILE = "small".
@@ -9,6 +10,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= small
+RETRAIN ?= 0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: figures test test-fast bases bench sanity clean-runs lab dryrun
@@ -33,7 +35,7 @@ $(VENV)/.installed: requirements.txt
 figures: $(VENV)/.installed
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb ($(PROFILE))"; \
-	  REPRO_PROFILE=$(PROFILE) $(VENV)/bin/papermill -k python3 --cwd notebooks $$nb $$nb || exit 1; \
+	  REPRO_PROFILE=$(PROFILE) REPRO_RETRAIN=$(RETRAIN) $(VENV)/bin/papermill -k python3 --cwd notebooks $$nb $$nb || exit 1; \
 	  $(PY) -m helpers.clean_notebook $$nb || exit 1; \
 	done
 	$(PY) -m helpers.report --profile $(PROFILE)

@@ -25,6 +25,7 @@ from .model import load_pretrained
 from .diagnostics import answer_points
 from .paths import REPO_ROOT, RUNS
 from .profiles import LORA_CHECKPOINT_EVERY, SEED_OFFSETS, lora_run_defaults
+from . import run_store
 from .runs import Run, sha256_file, training_environment
 from .training import (adamw, check_fits, load_optimizer_tensors, optimizer_tensors, resume_or_set_aside, schedule,
                        train_step, training_device)
@@ -322,9 +323,11 @@ def _check_fits(model, tokenizer, samples, what: str) -> None:
         check_fits(model, longest, what, whose="the base model", param="n_positions")
 
 
-def _with_paths(result: dict, run: Run, cached: bool) -> dict:
-    adapter = run.dir / "adapter"
-    return dict(result, adapter_dir=str(adapter) if adapter.exists() else None, run_dir=str(run.dir), cached=cached)
+def _with_paths(result: dict, run_dir: Path, cached: bool, stored: bool = False) -> dict:
+    """``stored``: loaded from the committed runs (``helpers.run_store``), not from the run cache."""
+    adapter = Path(run_dir) / "adapter"
+    return dict(result, adapter_dir=str(adapter) if adapter.exists() else None, run_dir=str(run_dir), cached=cached,
+                stored=stored)
 
 
 def lora_run(root: Path, config: dict) -> Run:
@@ -356,7 +359,11 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     run = lora_run(root, config)
     done = run.finished()
     if done is not None:
-        return _with_paths(done, run, cached=True)
+        return _with_paths(done, run.dir, cached=True)
+    if not run_store.retrain():  # a committed run of this config (make figures starts from them)
+        stored = run_store.find(config)
+        if stored is not None:
+            return _with_paths(stored, run_store.folder(config), cached=True, stored=True)
     model, tokenizer = load_base(config)
     task = _task(config["task"])
     check_tokenizer_covers(tokenizer, task, what=f"base {config['base']}")
@@ -435,7 +442,7 @@ def train_lora_run(config: dict, root: Path = RUNS, progress: bool = True) -> di
     weights = "adapter_model.safetensors" if out == "adapter" else "model.safetensors"
     files += [f"snapshots/step-{n}/{weights}" for n in config.get("snapshots", ())]
     result = run.finish({"accuracy": table, "final_loss": last_loss}, files=files)
-    return _with_paths(result, run, cached=False)
+    return _with_paths(result, run.dir, cached=False)
 
 
 def load_adapter(base_dir: str, adapter_dir: str):

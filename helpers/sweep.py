@@ -80,7 +80,10 @@ def longest_first(configs: list[dict]) -> list[int]:
 
 
 def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[dict]:
-    """Notebooks 03-05: run ``configs`` with the profile's number of worker processes."""
+    """Notebooks 03-05: run ``configs`` with the profile's number of worker processes (a run the run cache
+    lacks is loaded from the committed runs, ``helpers.run_store``, unless ``REPRO_RETRAIN=1``)."""
+    from .run_store import retrain
+    retrain()  # a bad REPRO_RETRAIN is refused before any run
     return run_jobs(configs, workers=profile["workers"], progress=progress)
 
 

@@ -1,0 +1,153 @@
+"""The committed LoRA runs: ``models/lora-runs/<hash>/``, every run notebooks 03-05 train, as its run
+folder holds it once finished (adapter or model weights, the greedy answers on the evaluation prompts,
+the snapshots, ``result.json``), without the training checkpoints.
+
+``make figures`` starts from them as it starts from the committed bases: a LoRA run whose config is in
+the store is loaded from there (``lora.train_lora_run``) instead of trained, so the notebooks evaluate,
+diagnose and measure the committed adapters in minutes. ``REPRO_RETRAIN=1`` (``make figures RETRAIN=1``)
+ignores the store and trains every run into the run cache, as a clean machine without it would.
+
+A stored run is found by its config alone (``io.config_hash``), not by the training environment that
+names a run cache folder (thread count, device): the store holds one trained run per config, made on the
+machine its ``result.json`` records, and is used on any machine. Its files are checked against the
+checksums of that ``result.json``; a changed config or a damaged file is not found, so it is trained.
+
+``python -m helpers.run_store --profile small`` copies the finished runs of a profile's notebooks from the
+run cache into the store (run after ``make figures RETRAIN=1``); ``--check`` lists what is missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .io import atomic_write_json, config_hash, read_json
+from .paths import REPO_ROOT, RUNS
+from .runs import sha256_file
+
+STORE = REPO_ROOT / "models" / "lora-runs"
+RESULT = "result.json"
+
+
+def retrain() -> bool:
+    """``REPRO_RETRAIN=1``: ignore the committed runs and train every run (any other value: use them)."""
+    value = os.environ.get("REPRO_RETRAIN", "").strip()
+    if value not in ("", "0", "1"):
+        from .errors import Refused
+        raise Refused(f"REPRO_RETRAIN: allowed values are 0 and 1 (or unset), got {value!r}")
+    return value == "1"
+
+
+def folder(config: dict, store: Path | None = None) -> Path:
+    """Where the store (``STORE`` unless given) holds ``config``'s run."""
+    return Path(store or STORE) / config_hash(config)
+
+
+def find(config: dict, store: Path | None = None) -> dict | None:
+    """The stored result of ``config`` if the store holds it intact (same config, every file's checksum
+    as its ``result.json`` records), else ``None``."""
+    path = folder(config, store) / RESULT
+    if not path.is_file():
+        return None
+    try:
+        result = read_json(path)
+    except (OSError, json.JSONDecodeError):
+        return None
+    if result.get("config") != json.loads(json.dumps(config)):
+        return None
+    for name, digest in result.get("files", {}).items():
+        file = path.parent / name
+        if not file.is_file() or sha256_file(file) != digest:
+            return None
+    return result
+
+
+def publish(result: dict, store: Path | None = None) -> Path:
+    """Copy one finished run (a result of ``lora.train_lora_run``: its ``run_dir`` and ``result.json``)
+    into the store: the files its result lists, then ``result.json`` last, so a copy cut short is never found."""
+    source = Path(result["run_dir"])
+    stored = read_json(source / RESULT)
+    target = folder(stored["config"], store)
+    if target.exists():
+        shutil.rmtree(target)
+    for name in stored["files"]:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, target / name)
+    atomic_write_json(target / RESULT, stored)
+    if find(stored["config"], store) is None:
+        raise RuntimeError(f"{target}: the copied run does not check out against its result.json")
+    return target
+
+
+def missing(configs: list[dict], store: Path | None = None) -> list[dict]:
+    """The configs the store does not hold intact."""
+    return [c for c in configs if find(c, store) is None]
+
+
+def cached_runs(root: Path = RUNS) -> dict[str, Path]:
+    """Every finished LoRA run in the run cache ``root``, by the hash of its config alone: whatever thread
+    count trained it (the notebooks' workers train with one thread each; a process of this command has more)."""
+    from .runs import Run
+    found: dict[str, Path] = {}
+    for path in sorted((Path(root) / "lora").glob(f"*/{RESULT}")):
+        try:
+            result = read_json(path)
+            run = Run(root, "lora", result["config"], environment=result.get("environment"))
+        except (OSError, json.JSONDecodeError, KeyError):
+            continue
+        if run.dir == path.parent and run.finished() is not None:
+            found.setdefault(config_hash(result["config"]), path.parent)
+    return found
+
+
+def stale(configs: list[dict], store: Path | None = None) -> list[Path]:
+    """Stored runs on the bases of ``configs`` (one profile's) whose config is not among them: runs that no
+    notebook asks for any more. Runs on other bases (another profile's) are not touched."""
+    keep, bases, store = {config_hash(c) for c in configs}, {c["base"] for c in configs}, Path(store or STORE)
+    found = []
+    for path in sorted(store.glob(f"*/{RESULT}")):
+        try:
+            base = read_json(path)["config"]["base"]
+        except (OSError, json.JSONDecodeError, KeyError):
+            base = None
+        if path.parent.name not in keep and base in bases:
+            found.append(path.parent)
+    return found
+
+
+def main(argv=None) -> int:
+    """``python -m helpers.run_store --profile small``: copy every finished LoRA run of notebooks 03-05 from
+    the run cache into models/lora-runs/ (``--check``: only say which are missing; exit status 1 if any)."""
+    from .cli import Parser, say
+    from .profiles import get_profile
+    from .sweep import notebook_configs
+
+    parser = Parser(prog="python -m helpers.run_store", description=main.__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="small", help="profile (default small)")
+    parser.add_argument("--check", action="store_true", help="list the runs the store lacks; copy nothing")
+    args = parser.parse_args(argv)
+    profile = parser.run(get_profile, args.profile)
+    configs = parser.run(notebook_configs, profile)
+    if args.check:
+        absent = missing(configs)
+        say(f"{len(configs) - len(absent)} of {len(configs)} runs of the {args.profile} profile are in {STORE.relative_to(REPO_ROOT)}/")
+        return 1 if absent else 0
+    cache = cached_runs(RUNS)
+    unfinished = 0
+    for config in configs:
+        run_dir = cache.get(config_hash(config))
+        if run_dir is None:
+            unfinished += 1
+            continue
+        publish({"run_dir": str(run_dir)})
+    old = stale(configs)
+    for p in old:  # this profile's runs that no notebook asks for any more
+        shutil.rmtree(p)
+    say(f"{len(configs) - unfinished} runs stored in {STORE.relative_to(REPO_ROOT)}/, {len(old)} stale removed, "
+        f"{unfinished} not finished in the run cache ({RUNS})")
+    return 1 if unfinished else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
