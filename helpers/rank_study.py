@@ -170,14 +170,17 @@ def snapshot_configs(profile: dict, attention: bool = False) -> dict:
                               snapshots=list(ra["snapshots"]), **attention_settings(profile))[0] for kind in KINDS}
 
 
-def layer_grid_snapshot_configs(profile: dict, grid: str = "whole_mlp") -> dict:
+def layer_grid_snapshot_configs(profile: dict, grid: str = "whole_mlp", seed: int | None = None) -> dict:
     """Per task, the grid's widest-rank, first-seed run (``layer_grid_cells``) once more, saving its adapter at the
     ``rank_analysis.snapshots`` steps scaled by the grid's ``steps_x`` (the run is ``steps_x`` times as long): the rank
-    over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots [--grid GRID]``)."""
+    over training on the paper's layer where both tasks learn (``tools.whole_mlp_grid --snapshots [--grid GRID]``).
+    ``seed``: another of the grid's seeds (``rank_analysis.seeds``) in place of the first."""
     from .experiments import run_configs
     ra = profile["rank_analysis"]
     wm = ra[grid]
-    return {kind: run_configs(profile, kind, [max(wm["ranks"])], ra["seeds"][:1],
+    if seed is not None and seed not in ra["seeds"]:
+        raise ValueError(f"seed: allowed values are the grid's seeds {ra['seeds']}, got {seed!r}")
+    return {kind: run_configs(profile, kind, [max(wm["ranks"])], ra["seeds"][:1] if seed is None else [seed],
                               snapshots=[n * wm["steps_x"] for n in ra["snapshots"]],
                               **layer_grid_settings(profile, grid))[0]
             for kind in KINDS}
@@ -305,6 +308,26 @@ def first_passing(curves: dict, measures=GRID_MEASURES) -> dict:
     ratios = {m: points["reasoning"][m] / points["planning"][m] for m in measures
               if m in points["reasoning"] and m in points["planning"]} if both else {}
     return {"points": points, "first_saved": first_saved, "ratios": ratios}
+
+
+def first_passing_seeds(seed_curves: dict, measures=GRID_MEASURES) -> dict:
+    """``first_passing`` for the rank over training of several seeds (``{seed: curves}``: one run per task and seed,
+    the tasks' runs of one seed paired): per seed its points and ratios, and per measure the seeds' ratios with their
+    mean and 95% t-interval (``stats.seed_interval``), over the seeds where both tasks passed.
+
+    >>> p = lambda step, ok, v: {"step": step, "passed": ok, "thr_1e-3": v}
+    >>> got = first_passing_seeds({"0": {"planning": [p(1, True, 4.0)], "reasoning": [p(1, True, 3.0)]},
+    ...                            "1": {"planning": [p(1, True, 4.0)], "reasoning": [p(1, True, 5.0)]},
+    ...                            "2": {"planning": [p(1, False, 4.0)], "reasoning": [p(1, True, 5.0)]}}, ["thr_1e-3"])
+    >>> got["ratios"]["thr_1e-3"]["values"], got["ratios"]["thr_1e-3"]["mean"], got["seeds_passed"]
+    ([0.75, 1.25], 1.0, ['0', '1'])
+    """
+    from .stats import seed_interval
+    per_seed = {str(seed): first_passing(curves, measures) for seed, curves in seed_curves.items()}
+    passed = [seed for seed, got in per_seed.items() if got["ratios"]]
+    ratios = {m: seed_interval([per_seed[s]["ratios"][m] for s in passed]) for m in measures
+              if passed and all(m in per_seed[s]["ratios"] for s in passed)}
+    return {"per_seed": per_seed, "seeds_passed": passed, "ratios": ratios}
 
 
 def layer_summary(adapter_dir, module: str | None = None) -> dict:

@@ -13,7 +13,7 @@ import sys
 from .criteria import failures
 from .errors import Refused
 from .rank_study import claim_verdict, first_passing, study_file
-from .tables import overlap_text
+from .tables import first_passing_seeds_text, overlap_text
 from .io import atomic_write_json, atomic_write_text
 from .paths import REPO_ROOT, RESULTS
 
@@ -306,8 +306,10 @@ def snapshot_finding(snaps: dict, measures=("thr_1e-3",)) -> str:
         f"{kind} at step {p['step']}" + (", its first saved step" if matched["first_saved"][kind] else "")
         for kind, p in matched["points"].items()) + "): reasoning/planning "
         + ", ".join(f"{m} {v:.2f}" for m, v in matched["ratios"].items())) if matched["ratios"] else ""
+    seeds = first_passing_seeds_text(snaps.get("seed_curves") or {}, FIRST_PASS_MEASURES)  # --snapshots --seeds
     return (f"Rank over training on {where} ({size}, seed {snaps['seed']}, trained on {snaps['device']}), "
-            f"{', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + both + ".")
+            f"{', '.join(measures)} and accuracy at the hardest trained point: " + "; ".join(parts) + both + "."
+            + (f" The same {seeds}." if seeds else ""))
 
 
 def full_reference_finding(full: dict, measures=("thr_1e-3", "energy_90", "entropy_rank")) -> str:

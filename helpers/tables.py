@@ -235,7 +235,35 @@ def snapshot_lines(got: dict, measures=("thr_1e-3", "entropy_rank", "energy_90")
                        for kind, p in first["points"].items())
         out.append(f"each task where it first passes the criteria: {at}; reasoning/planning there: "
                    + ", ".join(f"{m} {v:.2f}" for m, v in first["ratios"].items()))
+    seeds = first_passing_seeds_text(got.get("seed_curves") or {}, measures)
+    if seeds:  # tools.whole_mlp_grid --snapshots --seeds: the same at more seeds
+        out.append(seeds)
     return out
+
+
+def first_passing_seeds_text(seed_curves: dict, measures) -> str | None:
+    """The rank over training at several seeds (``seed_curves``: ``{seed: {kind: curve}}``), each task where it first
+    passes the criteria, seed by seed, and the reasoning/planning ratio there with its mean and 95% t-interval over the
+    seeds (``rank_study.first_passing_seeds``); ``None`` for fewer than two seeds.
+
+    >>> p = lambda step, ok, v: {"step": step, "passed": ok, "thr_1e-3": v}
+    >>> print(first_passing_seeds_text({"0": {"planning": [p(1, False, 1.0), p(2, True, 4.0)], "reasoning": [p(1, True, 3.0)]},
+    ...                                 "1": {"planning": [p(1, True, 4.0)], "reasoning": [p(1, True, 5.0)]}}, ["thr_1e-3"]))
+    over seeds 0, 1 (each seed's planning run paired with its reasoning run), each task where it first passes the criteria: seed 0: planning step 2, reasoning step 1 (its first saved step); seed 1: planning step 1 (its first saved step), reasoning step 1 (its first saved step); reasoning/planning there, mean [95% t-interval] over 2 seeds: thr_1e-3 1.00 [-2.18, 4.18]
+    """
+    from .rank_study import first_passing_seeds
+    if len(seed_curves) < 2:
+        return None
+    got = first_passing_seeds(seed_curves, measures)
+    at = "; ".join(f"seed {seed}: " + ", ".join(
+        f"{kind} step {p['step']:,}" + (" (its first saved step)" if first["first_saved"][kind] else "")
+        if p else f"{kind} never passes" for kind, p in first["points"].items())
+        for seed, first in got["per_seed"].items())
+    ratios = (f"; reasoning/planning there, mean [95% t-interval] over {len(got['seeds_passed'])} seeds: "
+              + ", ".join(f"{m} {v['mean']:.2f} [{v['low']:.2f}, {v['high']:.2f}]" for m, v in got["ratios"].items())
+              if got["ratios"] else "; no seed where both tasks passed")
+    return (f"over seeds {', '.join(seed_curves)} (each seed's planning run paired with its reasoning run), "
+            f"each task where it first passes the criteria: {at}{ratios}")
 
 
 def variant_lora_lines(got: dict) -> list[str]:

@@ -315,3 +315,22 @@ def test_snapshot_finding_names_the_papers_layer_alone():
                                    "steps": 9600, "device": "CPU", "curves": {"planning": rows}})
     assert got.startswith("Rank over training on mlp.c_proj alone, 9,600 steps (r=64, seed 0, trained on CPU)")
     assert "planning step 400: 50.0, 0.40 -> step 9600: 52.6, 0.72, first passes the ability criteria at step 9600" in got
+
+
+def test_snapshot_finding_gives_the_interval_over_seeds_where_stored():
+    """tools.whole_mlp_grid --snapshots --seeds: the finding adds each seed's first-passing steps and the ratio's
+    mean and t-interval over the seeds; one seed alone adds nothing."""
+    from helpers.rank_study import first_passing_seeds
+    row = lambda step, ok, t: {"step": step, "thr_1e-3": t, "entropy_rank": t / 2, "energy_90": t / 4, "accuracy": 0.6,
+                               "passed": ok}
+    seed_curves = {str(s): {"planning": [row(400, False, 40.0), row(3200, True, 48.0 + s)],
+                            "reasoning": [row(400, True, 50.0 - s)]} for s in range(3)}
+    snaps = {"rank": 64, "seed": 0, "module": "m", "device": "CPU", "curves": seed_curves["0"]}
+    alone = report.snapshot_finding(snaps)
+    assert "over seeds" not in alone and report.snapshot_finding(dict(snaps, seed_curves={"0": seed_curves["0"]})) == alone
+    got = report.snapshot_finding(dict(snaps, seed_curves=seed_curves))
+    assert got.startswith(alone[:-1] + ". The same over seeds 0, 1, 2 (each seed's planning run paired with its reasoning run)")
+    ratio = first_passing_seeds(seed_curves, ["thr_1e-3"])["ratios"]["thr_1e-3"]
+    assert ratio["values"] == [50 / 48, 49 / 49, 48 / 50]
+    assert f"thr_1e-3 {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" in got
+    assert "seed 2: planning step 3,200, reasoning step 400 (its first saved step)" in got

@@ -139,6 +139,14 @@ def test_the_snapshot_runs_are_the_grids_widest_first_seed_cells_saving_over_tra
     for kind, cfg in snaps.items():
         assert cfg["snapshots"] == [n * wm["steps_x"] for n in ra["snapshots"]] and max(cfg["snapshots"]) < cfg["steps"]
         assert {k: v for k, v in cfg.items() if k != "snapshots"} == cells[kind]
+    seed = ra["seeds"][1]  # --seeds: the same cell at another of the grid's seeds
+    other = {c["kind"]: c["config"] for c in rank_study.layer_grid_cells(profile, grid)
+             if c["arm"] == "trained" and c["rank"] == max(wm["ranks"]) and c["seed"] == seed}
+    for kind, cfg in rank_study.layer_grid_snapshot_configs(profile, grid, seed).items():
+        assert cfg["snapshots"] == snaps[kind]["snapshots"]
+        assert {k: v for k, v in cfg.items() if k != "snapshots"} == other[kind]
+    with pytest.raises(ValueError, match="seed: allowed values are the grid's seeds"):
+        rank_study.layer_grid_snapshot_configs(profile, grid, 99)
 
 
 def test_snapshot_summaries_read_the_named_module_at_every_saved_step(lora_config, tmp_path):
@@ -174,7 +182,11 @@ def test_a_rank_that_would_not_fit_is_left_out(monkeypatch):
 def test_bad_arguments_are_refused_before_training(capsys):
     for argv, what in ((["--workers", "0"], "--workers"), (["--max-minutes", "-1"], "--max-minutes"),
                        (["--profile", "nope"], "nope"), (["--arms", "--snapshots"], "--arms, --snapshots, --full"),
-                       (["--grid", "paper_layer", "--arms"], "--grid paper_layer"), (["--grid", "mlp"], "--grid")):
+                       (["--grid", "paper_layer", "--arms"], "--grid paper_layer"), (["--grid", "mlp"], "--grid"),
+                       (["--seeds", "1"], "--seeds: only with --snapshots"),
+                       (["--snapshots", "--full", "--seeds", "1"], "--seeds: only with --snapshots"),
+                       (["--snapshots", "--seeds", "0"], "--seeds: allowed values"),
+                       (["--snapshots", "--seeds", "1", "1"], "--seeds: allowed values")):
         with pytest.raises(SystemExit) as err:
             whole_mlp_grid.main(argv)
         assert err.value.code == 2 and what in capsys.readouterr().err
@@ -284,6 +296,38 @@ def test_the_stored_snapshots_are_the_profiles_runs(grid_key):
                 and s["seed"] == cfg["seed"]]
         assert stored["grid_final"][kind] == same[0]
         assert stored["grid_final_accuracy"][kind] == grid["accuracy"][kind][f"r{cfg['rank']}-s{cfg['seed']}"]
+    for seed, curves in (stored.get("seed_curves") or {}).items():  # --seeds: more seeds of the same cell
+        if int(seed) == stored["seed"]:
+            assert curves == stored["curves"]
+            continue
+        for kind, rows in curves.items():
+            assert [r["step"] for r in rows] == stored["snapshots"] + [stored["steps"]]
+            same = next(s for s in grid["summaries"] if s["kind"] == kind and s["arm"] == "trained"
+                        and s["rank"] == stored["rank"] and s["seed"] == int(seed))
+            for m in rank_study.GRID_MEASURES:  # its last step is the grid's adapter of that seed (same config)
+                assert rows[-1][m] == pytest.approx(same[m], rel=0.02), (seed, kind, m)
+            assert rows[-1]["accuracy"] == pytest.approx(grid["accuracy"][kind][f"r{stored['rank']}-s{seed}"], abs=0.02)
+
+
+def test_more_snapshot_seeds_join_the_stored_first_seed(monkeypatch):
+    """--snapshots --seeds: the stored first seed's curves stay as they are, each new seed's curves (one run per task,
+    on the grid's cell of that seed) join them under seed_curves, in seed order, with the device each trained on."""
+    profile = get_profile("small")
+    stored = {"seed": 0, "device": "GPU", "curves": {"planning": ["p0"], "reasoning": ["r0"]}, "rank": 64}
+    trained = []
+    monkeypatch.setattr(whole_mlp_grid, "stored_grid", lambda profile, grid, study: stored)
+    monkeypatch.setattr(whole_mlp_grid, "device_name", lambda: "CPU")
+    monkeypatch.setattr(rank_study, "layer_grid_snapshot_configs",
+                        lambda profile, grid, seed: {kind: {"kind": kind, "seed": seed} for kind in ("planning", "reasoning")})
+    monkeypatch.setattr("helpers.sweep.run_jobs", lambda configs, workers, progress: trained.extend(configs) or list(configs))
+    monkeypatch.setattr(rank_study, "snapshot_curves",
+                        lambda profile, configs, results, module: {k: [f"{k[0]}{r['seed']}"] for k, r in results.items()})
+    got = whole_mlp_grid.snapshot_seed_study(profile, workers=2, grid_key="paper_layer", seeds=(2, 1))
+    assert [c["seed"] for c in trained] == [2, 2, 1, 1]  # every run in one pool
+    assert got["seed_curves"] == {"0": stored["curves"], "1": {"planning": ["p1"], "reasoning": ["r1"]},
+                                  "2": {"planning": ["p2"], "reasoning": ["r2"]}}
+    assert got["seed_devices"] == {"0": "GPU", "1": "CPU", "2": "CPU"}
+    assert got["curves"] == stored["curves"] and got["seed"] == 0  # the first seed's study as it was
 
 
 def test_the_stored_full_snapshots_are_the_references_runs():
@@ -481,7 +525,7 @@ def test_bad_ranks_are_refused_before_training(capsys, monkeypatch):
 
 @pytest.mark.parametrize("name", ["snapshots", "full_snapshots"])
 def test_the_rank_over_training_compares_each_task_where_it_first_passes(name):
-    """snapshot_lines' last line: each task at its first saved step that passes the criteria (flagged where that is
+    """snapshot_lines' first-passing line: each task at its first saved step that passes the criteria (flagged where that is
     the first saved step, so it may have learned earlier) and the reasoning/planning ratio there; no such line unless
     both tasks passed somewhere."""
     from helpers.tables import snapshot_lines
@@ -496,7 +540,7 @@ def test_the_rank_over_training_compares_each_task_where_it_first_passes(name):
         assert first["first_saved"][kind] == (at == 0)
     p, r = first["points"]["planning"], first["points"]["reasoning"]
     assert first["ratios"]["energy_90"] == pytest.approx(r["energy_90"] / p["energy_90"])
-    line = snapshot_lines(got)[-1]
+    line = next(l for l in snapshot_lines(got) if l.startswith("each task where"))
     assert line.startswith("each task where it first passes the criteria: planning step ") and f"step {r['step']}" in line
     never = {kind: [dict(row, passed=False) for row in rows] if kind == "planning" else rows
              for kind, rows in got["curves"].items()}

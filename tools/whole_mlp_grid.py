@@ -22,7 +22,8 @@ The widest rank's first-seed adapters are exported to ``models/adapters/<kind>-<
 ``results/<profile>/05_whole_mlp_arms.json``. ``--snapshots`` trains the grid's widest-rank, first-seed run of each
 task once more, saving its adapter at ``rank_analysis.snapshots`` times ``steps_x``: the measures on the paper's layer
 and the accuracy at the hardest trained point over training, ``results/<profile>/05_whole_mlp_snapshots.json`` (with
-``--grid paper_layer``: the same for the paper's layer alone at 16x the steps, ``05_paper_layer_snapshots.json``).
+``--grid paper_layer``: the same for the paper's layer alone at 16x the steps, ``05_paper_layer_snapshots.json``;
+``--seeds 1 2`` then adds the grid's other seeds to it, so the ratio where both tasks first learn carries an interval).
 ``--grid paper_layer`` trains the same grid on the paper's layer alone instead, at the full width only and long enough
 for its planning adapters to learn the 3rd hop (``rank_analysis.paper_layer``, small profile: ``mlp.c_proj``, peft's
 default scaling alpha = r/2 as in the paper, 16x the steps): ``results/<profile>/05_paper_layer.json``, its widest
@@ -231,7 +232,8 @@ def add_ranks(stored: dict, new: dict) -> dict:
     return out
 
 
-NEEDED = {"grid": ("the grid's results are", ""), "full": ("the full fine-tuning reference is", " --full")}
+NEEDED = {"grid": ("the grid's results are", ""), "full": ("the full fine-tuning reference is", " --full"),
+          "snapshots": ("the first seed's rank over training is", " --snapshots")}
 
 
 def stored_grid(profile: dict, grid: str = "whole_mlp", study: str = "grid") -> dict:
@@ -294,6 +296,29 @@ def snapshot_study(profile: dict, workers: int, progress: bool = True, grid_key:
             "snapshots": some["snapshots"], "device": device_name(), "grid_device": grid["device"], "curves": curves,
             "grid_final": same_cell,
             "grid_final_accuracy": {kind: grid["accuracy"][kind][adapter_name(dict(cfg, arm="trained"))] for kind, cfg in configs.items()}}
+
+
+def snapshot_seed_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "whole_mlp",
+                        seeds: tuple = ()) -> dict:
+    """More seeds for a stored rank over training (``--snapshots --seeds S ...``, after ``--snapshots``): per task and
+    seed the grid's widest-rank run of that seed once more, saving its adapter at the same steps; its curves
+    (``rank_study.snapshot_curves``) join the stored study under ``seed_curves`` (``{seed: {kind: curve}}``, the stored
+    first seed's own curves kept as they are), with the device each seed trained on (``seed_devices``), so that the
+    tasks' ranks where each first learns (``rank_study.first_passing_seeds``) carry an interval over seeds."""
+    from helpers.rank_study import layer_grid_snapshot_configs, snapshot_curves
+    from helpers.sweep import run_jobs
+    stored = stored_grid(profile, grid_key, "snapshots")
+    module = profile["rank_analysis"][grid_key]["module"]
+    configs = {seed: layer_grid_snapshot_configs(profile, grid_key, seed) for seed in seeds}
+    results = iter(run_jobs([cfg for seed in seeds for cfg in configs[seed].values()], workers=workers, progress=progress))
+    seed_curves = dict(stored.get("seed_curves") or {str(stored["seed"]): stored["curves"]})
+    seed_devices = dict(stored.get("seed_devices") or {str(stored["seed"]): stored["device"]})
+    for seed in seeds:
+        got = {kind: next(results) for kind in configs[seed]}
+        seed_curves[str(seed)] = snapshot_curves(profile, configs[seed], got, module)
+        seed_devices[str(seed)] = device_name()
+    order = sorted(seed_curves, key=int)
+    return dict(stored, seed_curves={s: seed_curves[s] for s in order}, seed_devices={s: seed_devices[s] for s in order})
 
 
 def full_study(profile: dict, workers: int, progress: bool = True, grid_key: str = "paper_layer") -> dict:
@@ -391,6 +416,9 @@ def main(argv=None) -> int:
     parser.add_argument("--ranks", type=int, nargs="+", default=None,
                         help="only these of the grid's ranks, added to its stored results (the other ranks' stored "
                              "measures kept, every verdict judged again): e.g. ranks trained on a lent GPU")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="with --snapshots: the rank over training at these other seeds of the grid, added to the "
+                             "stored first seed's (05_<grid>_snapshots.json), so its first-passing ratios carry an interval")
     args = parser.parse_args(argv)
     profile = parser.run(get_profile, args.profile)
     workers = profile["workers"] if args.workers is None else args.workers
@@ -403,6 +431,13 @@ def main(argv=None) -> int:
         parser.error(f"--ranks: allowed values are the {args.grid} grid's ranks {allowed}, each once; got {args.ranks}")
     if args.ranks is not None and (args.arms or args.snapshots or args.full):
         parser.error("--ranks: only for training the grid itself (not with --arms, --snapshots or --full)")
+    if args.seeds is not None:
+        if not args.snapshots or args.full:
+            parser.error("--seeds: only with --snapshots (the LoRA rank over training), not with --full")
+        others = profile["rank_analysis"]["seeds"][1:]
+        if sorted(set(args.seeds)) != sorted(args.seeds) or not set(args.seeds) <= set(others):
+            parser.error(f"--seeds: allowed values are the grid's seeds after the first, {others}, each once; got {args.seeds}")
+        parser.run(stored_grid, profile, args.grid, "snapshots")  # the first seed's study first, before any training
     if args.arms and (args.snapshots or args.full):
         parser.error("--arms, --snapshots, --full: --arms is a study of its own (--full --snapshots go together)")
     if args.grid != "whole_mlp" and args.arms:
@@ -412,6 +447,8 @@ def main(argv=None) -> int:
             (args.arms, arm_study, study_file("whole_mlp", "arms"), arm_seed_lines, {}),
             (args.full and args.snapshots, full_snapshot_study, study_file(args.grid, "full_snapshots"), snapshot_lines,
              {"grid_key": args.grid}),
+            (args.snapshots and args.seeds is not None, snapshot_seed_study, study_file(args.grid, "snapshots"),
+             snapshot_lines, {"grid_key": args.grid, "seeds": tuple(args.seeds or ())}),
             (args.snapshots, snapshot_study, study_file(args.grid, "snapshots"), snapshot_lines, {"grid_key": args.grid}),
             (args.full, full_study, study_file(args.grid, "full"), full_lines, {"grid_key": args.grid})):
         if chosen:
