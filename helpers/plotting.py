@@ -414,17 +414,23 @@ def arm_figure(effects: list[dict], rows: list[dict] | None = None, passed: dict
 
 def rank_over_training_figure(curves: dict[str, list[dict]], measures: list[str], rank: int,
                               beside: dict[str, list[dict]] | None = None, ceiling: str | None = None,
-                              labels: tuple[str, str] = ("", "")):
+                              labels: tuple[str, str] = ("", ""), others: list[dict[str, list[dict]]] | None = None):
     """Each measure of one adapter per task against the training step (``rank_study.snapshot_summaries``),
     with the LoRA rank r as the ceiling (``ceiling``: another label for that line, e.g. a full fine-tuning update's
     width). Rows that hold an ``accuracy`` (``tools.whole_mlp_grid --snapshots``) add a last panel: the accuracy at the
     hardest trained point, filled where the adapter passes the ability criteria. ``beside``: other curves of the same
     form drawn dashed on the same axes (e.g. the LoRA adapters beside a full fine-tuning run), ``labels`` naming the
-    two (appended to each task's name)."""
+    two (appended to each task's name). ``others``: the same run at other seeds (``tools.whole_mlp_grid --snapshots
+    --seeds``), drawn thin and pale behind it, unlabelled but for one legend entry."""
     with_accuracy = all("accuracy" in r for rows in curves.values() for r in rows)
     panels = len(measures) + with_accuracy
     fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
     drawn = [(curves, "-", labels[0])] + ([(beside, "--", labels[1])] if beside else [])
+    for i, more in enumerate(others or []):  # other seeds: thin, pale, one legend entry for all of them
+        for ax, m in zip(axes[0], list(measures) + (["accuracy"] if with_accuracy else [])):
+            for j, (kind, rows) in enumerate(more.items()):
+                ax.plot([r["step"] for r in rows], [r[m] for r in rows], lw=1, alpha=0.45, color=KIND_COLOR[kind],
+                        label="other seeds" if i == 0 and j == 0 else None)
     for ax, m in zip(axes[0], measures):
         for got, style, label in drawn:
             for kind, rows in got.items():

@@ -179,6 +179,15 @@ def test_the_rank_over_training_figure_draws_curves_beside_others_dashed():
     lines = fig.axes[0].get_lines()
     assert [l.get_label() for l in lines] == ["planning full", "reasoning full", "planning LoRA", "width 64"]
     assert lines[2].get_linestyle() == "--" and list(lines[2].get_ydata()) == [3.0, 4.0]
+    # other seeds: drawn first, thin and pale, one legend entry for all of them, on every panel
+    fig = plotting.rank_over_training_figure(curves, ["m"], 64, others=[{"planning": rows(20.0), "reasoning": rows(30.0)},
+                                                                       {"planning": rows(40.0)}])
+    lines = fig.axes[0].get_lines()
+    labels = [l.get_label() for l in lines]
+    assert labels[0] == "other seeds" and all(l.startswith("_") for l in labels[1:3]) and labels[3] == "planning"
+    assert [list(l.get_ydata()) for l in lines[:3]] == [[21.0, 22.0], [31.0, 32.0], [41.0, 42.0]]
+    assert lines[0].get_alpha() == 0.45 and lines[0].get_linewidth() == 1
+    assert len(fig.axes[1].get_lines()) == 3 + 2  # the accuracy panel too
 
 
 def test_the_arm_figure_dots_every_adapter_and_hatches_an_arm_that_failed():
