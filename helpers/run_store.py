@@ -63,17 +63,40 @@ def find(config: dict, store: Path | None = None) -> dict | None:
     return result
 
 
+def stored_files(listed) -> list[str]:
+    """What the store keeps of a finished run: the files its ``result.json`` lists, and beside every adapter's
+    weights (the final adapter, each snapshot) its ``adapter_config.json``, without which peft cannot load it.
+    Never the training checkpoints, nor peft's model cards.
+
+    >>> stored_files(["adapter/adapter_model.safetensors", "adapter/adapter_config.json", "answers.json",
+    ...               "snapshots/step-5/adapter_model.safetensors"])
+    ['adapter/adapter_config.json', 'adapter/adapter_model.safetensors', 'answers.json', 'snapshots/step-5/adapter_config.json', 'snapshots/step-5/adapter_model.safetensors']
+    """
+    names = set(listed)
+    names |= {name.rsplit("/", 1)[0] + "/adapter_config.json" for name in listed if name.endswith("/adapter_model.safetensors")}
+    return sorted(names)
+
+
 def publish(result: dict, store: Path | None = None) -> Path:
-    """Copy one finished run (a result of ``lora.train_lora_run``: its ``run_dir`` and ``result.json``)
-    into the store: the files its result lists, then ``result.json`` last, so a copy cut short is never found."""
+    """Copy one finished run (a result of ``lora.train_lora_run``: its ``run_dir`` and ``result.json``) into the
+    store (``stored_files``), each adapter's ``base_model_name_or_path`` made the run's repo-relative base (peft
+    writes the path of the machine that trained it; the project always loads the base named in the config), then
+    ``result.json`` last, with the checksums of the stored files, so a copy cut short is never found."""
+    from .runs import sha256_file
     source = Path(result["run_dir"])
     stored = read_json(source / RESULT)
     target = folder(stored["config"], store)
     if target.exists():
         shutil.rmtree(target)
-    for name in stored["files"]:
+    names = stored_files(stored["files"])
+    for name in names:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / name, target / name)
+        if name.endswith("adapter_config.json"):
+            adapter = read_json(source / name)
+            atomic_write_json(target / name, dict(adapter, base_model_name_or_path=stored["config"]["base"]))
+        else:
+            shutil.copyfile(source / name, target / name)
+    stored["files"] = {name: sha256_file(target / name) for name in names}
     atomic_write_json(target / RESULT, stored)
     if find(stored["config"], store) is None:
         raise RuntimeError(f"{target}: the copied run does not check out against its result.json")

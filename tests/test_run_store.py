@@ -14,6 +14,7 @@ from helpers import lora, run_store
 from helpers.errors import Refused
 from helpers.io import config_hash, read_json
 from helpers.lora import train_lora_run
+from helpers.paths import REPO_ROOT
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def stored(tmp_path, monkeypatch, lora_config):
     store = tmp_path / "store"
     monkeypatch.setattr(run_store, "STORE", store)
     monkeypatch.delenv("REPRO_RETRAIN", raising=False)
-    config = lora_config(steps=3, seed=7)
+    config = lora_config(steps=3, seed=7, snapshots=[2])
     trained = train_lora_run(config, root=tmp_path / "cache-a", progress=False)
     target = run_store.publish(trained)
     return config, trained, target
@@ -31,7 +32,10 @@ def stored(tmp_path, monkeypatch, lora_config):
 def test_stored_run_is_loaded_not_trained(tmp_path, stored, monkeypatch):
     config, trained, target = stored
     assert target == store_folder(tmp_path, config)
-    assert sorted(p.name for p in target.iterdir()) == ["adapter", "answers.json", "result.json"]  # no checkpoints
+    assert sorted(p.name for p in target.iterdir()) == ["adapter", "answers.json", "result.json", "snapshots"]  # no checkpoints
+    for adapter in (target / "adapter", target / "snapshots" / "step-2"):  # loadable, and no machine's path in them
+        assert sorted(p.name for p in adapter.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+        assert read_json(adapter / "adapter_config.json")["base_model_name_or_path"] == config["base"]
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained although the store holds the run")
@@ -99,6 +103,8 @@ def test_committed_store_holds_every_small_run(small_configs):
     for config in small_configs:
         result = read_json(run_store.folder(config) / "result.json")
         assert result["environment"]["torch_threads"] == 1 and "device" not in result["environment"]
+    for path in run_store.STORE.rglob("*.json"):  # no machine's path in the committed files
+        assert "/work/" not in path.read_text() and str(REPO_ROOT) not in path.read_text(), path
 
 
 @pytest.mark.parametrize("kind", ["planning", "reasoning"])
