@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .io import atomic_write_json, config_hash, read_json
 from .paths import REPO_ROOT, RUNS
-from .runs import sha256_file
+from .runs import intact_result, sha256_file
 
 STORE = REPO_ROOT / "models" / "lora-runs"
 RESULT = "result.json"
@@ -47,20 +47,7 @@ def folder(config: dict, store: Path | None = None) -> Path:
 def find(config: dict, store: Path | None = None) -> dict | None:
     """The stored result of ``config`` if the store holds it intact (same config, every file's checksum
     as its ``result.json`` records), else ``None``."""
-    path = folder(config, store) / RESULT
-    if not path.is_file():
-        return None
-    try:
-        result = read_json(path)
-    except (OSError, json.JSONDecodeError):
-        return None
-    if result.get("config") != json.loads(json.dumps(config)):
-        return None
-    for name, digest in result.get("files", {}).items():
-        file = path.parent / name
-        if not file.is_file() or sha256_file(file) != digest:
-            return None
-    return result
+    return intact_result(folder(config, store), config)
 
 
 def stored_files(listed) -> list[str]:
@@ -82,7 +69,7 @@ def publish(result: dict, store: Path | None = None) -> Path:
     store (``stored_files``), each adapter's ``base_model_name_or_path`` made the run's repo-relative base (peft
     writes the path of the machine that trained it; the project always loads the base named in the config), then
     ``result.json`` last, with the checksums of the stored files, so a copy cut short is never found."""
-    from .runs import sha256_file
+    from .runs import intact_result
     source = Path(result["run_dir"])
     stored = read_json(source / RESULT)
     target = folder(stored["config"], store)

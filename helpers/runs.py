@@ -81,6 +81,26 @@ def set_aside(folder: Path, names, err: Exception) -> Path:
     return target
 
 
+def intact_result(folder: Path, config: dict, run_hash: str | None = None) -> dict | None:
+    """``folder/result.json`` if it records ``config`` (and ``run_hash``, where given) and every file it lists still
+    has the recorded checksum, else ``None``: a finished run, in the run cache or among the committed runs."""
+    path = Path(folder) / "result.json"
+    if not path.exists():
+        return None
+    try:
+        result = read_json(path)
+    except (OSError, json.JSONDecodeError):
+        return None
+    if run_hash is not None and result.get("config_hash") != run_hash:
+        return None
+    if result.get("config") != json.loads(json.dumps(config)):
+        return None
+    for name, digest in result.get("files", {}).items():
+        if not (Path(folder) / name).is_file() or sha256_file(Path(folder) / name) != digest:
+            return None
+    return result
+
+
 class Run:
     """A folder ``root/<kind>/<hash>`` holding one run's files and, once finished, ``result.json``.
     ``environment`` (e.g. ``training_environment()``) joins the config in the hash, not in the config."""
@@ -94,19 +114,7 @@ class Run:
 
     def finished(self) -> dict | None:
         """The stored result if this exact config finished and its files are intact, else ``None``."""
-        if not self.result_file.exists():
-            return None
-        try:
-            result = read_json(self.result_file)
-        except (OSError, json.JSONDecodeError):
-            return None
-        if result.get("config_hash") != self.hash or result.get("config") != json.loads(json.dumps(self.config)):
-            return None
-        for name, digest in result.get("files", {}).items():
-            path = self.dir / name
-            if not path.exists() or sha256_file(path) != digest:
-                return None
-        return result
+        return intact_result(self.dir, self.config, self.hash)
 
     def finish(self, result: dict, files: list[str] = ()) -> dict:
         """Write ``result.json`` last, with checksums of the run's files, so it marks completion."""
