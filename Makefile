@@ -11,6 +11,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= small
 RETRAIN ?= 0
+ifeq ($(filter $(RETRAIN),0 1),)
+$(error RETRAIN: allowed values are 0 and 1, got '$(RETRAIN)')
+endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: figures test test-fast bases bench sanity clean-runs lab dryrun

@@ -56,6 +56,14 @@ def test_torch_build_follows_the_gpu_or_torch_index_url(tmp_path):
     assert "--index-url https://example.org/whl/cu126" in chosen
 
 
+def test_make_figures_retrain_reaches_the_notebooks_and_refuses_other_values():
+    assert "REPRO_RETRAIN=0 .venv/bin/papermill" in _make_dry_run("figures")  # the committed runs by default
+    assert "REPRO_RETRAIN=1 .venv/bin/papermill" in _make_dry_run("figures", "RETRAIN=1")
+    got = subprocess.run([shutil.which("make"), "-n", "figures", "RETRAIN=yes"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert got.returncode != 0 and "RETRAIN: allowed values are 0 and 1, got 'yes'" in got.stderr
+
+
 def test_make_lab_opens_jupyterlab_from_the_venv():
     assert ".venv/bin/jupyter lab --notebook-dir=notebooks" in _make_dry_run("lab")
 
