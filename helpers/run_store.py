@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .io import atomic_write_json, config_hash, read_json
 from .paths import REPO_ROOT, RUNS
-from .runs import intact_result, sha256_file
+from .runs import Run, intact_result, sha256_file
 
 STORE = REPO_ROOT / "models" / "lora-runs"
 RESULT = "result.json"
@@ -69,7 +69,6 @@ def publish(result: dict, store: Path | None = None) -> Path:
     store (``stored_files``), each adapter's ``base_model_name_or_path`` made the run's repo-relative base (peft
     writes the path of the machine that trained it; the project always loads the base named in the config), then
     ``result.json`` last, with the checksums of the stored files, so a copy cut short is never found."""
-    from .runs import intact_result
     source = Path(result["run_dir"])
     stored = read_json(source / RESULT)
     target = folder(stored["config"], store)
@@ -98,7 +97,6 @@ def missing(configs: list[dict], store: Path | None = None) -> list[dict]:
 def cached_runs(root: Path = RUNS) -> dict[str, Path]:
     """Every finished LoRA run in the run cache ``root``, by the hash of its config alone: whatever thread
     count trained it (the notebooks' workers train with one thread each; a process of this command has more)."""
-    from .runs import Run
     found: dict[str, Path] = {}
     for path in sorted((Path(root) / "lora").glob(f"*/{RESULT}")):
         try:
