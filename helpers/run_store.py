@@ -24,10 +24,9 @@ from pathlib import Path
 
 from .io import atomic_write_json, config_hash, read_json
 from .paths import REPO_ROOT, RUNS
-from .runs import Run, intact_result, sha256_file
+from .runs import RESULT_FILE as RESULT, Run, intact_result, sha256_file
 
 STORE = REPO_ROOT / "models" / "lora-runs"
-RESULT = "result.json"
 
 
 def retrain() -> bool:

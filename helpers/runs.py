@@ -81,10 +81,13 @@ def set_aside(folder: Path, names, err: Exception) -> Path:
     return target
 
 
+RESULT_FILE = "result.json"  # written last: a finished run's mark
+
+
 def intact_result(folder: Path, config: dict, run_hash: str | None = None) -> dict | None:
     """``folder/result.json`` if it records ``config`` (and ``run_hash``, where given) and every file it lists still
     has the recorded checksum, else ``None``: a finished run, in the run cache or among the committed runs."""
-    path = Path(folder) / "result.json"
+    path = Path(folder) / RESULT_FILE
     if not path.exists():
         return None
     try:
@@ -110,7 +113,7 @@ class Run:
         self.environment = environment
         self.hash = config_hash({"config": config, "environment": environment}) if environment else config_hash(config)
         self.dir = Path(root) / kind / self.hash
-        self.result_file = self.dir / "result.json"
+        self.result_file = self.dir / RESULT_FILE
 
     def finished(self) -> dict | None:
         """The stored result if this exact config finished and its files are intact, else ``None``."""
