@@ -100,6 +100,10 @@ _SMALL = {
         "target_modules": ["mlp.c_proj"], "last_n_blocks": None,
         "ranks": [4, 16, 64], "alpha_ratio": 0.5, "dropout": 0.0,
         "lr": 1e-3, "batch_size": 32, "steps": 600, "warmup_steps": 30, "seeds": [0, 1, 2],
+        # notebook 03's sweep trains each task steps_x[kind] times `steps` (experiments.sweep_configs): on the paper's
+        # layer the 3rd hop needs 16x the steps (600: 0 of 9 planning adapters learn it; 9,600 at r = 64: 3 of 3,
+        # tools.whole_mlp_grid --grid paper_layer), reasoning learns in 600. Notebooks 04-05's grids take `steps`.
+        "steps_x": {"planning": 16, "reasoning": 1},
         # fresh samples every epoch (the reference draws each epoch's 15,000 anew); 600 steps x 32 = 4 epochs here
         "samples_per_epoch": 4800, "fresh_each_epoch": True,
     },
@@ -181,7 +185,8 @@ _SMOKE["pretrain"].update({"steps": 20, "eval_every": 10})
 _SMOKE["pretrain_ablation"] = {"pretrain": {"steps": 10}, "base": {"steps": 10, "eval_every": 5}}
 _SMOKE["base"]["recipe"].update({"steps": 40, "copy_steps": 20, "eval_every": 20, "eval_n": 20, "checkpoint_every": 20,
                                  "batch_size": 8, "warmup_steps": 5})
-_SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "warmup_steps": 2, "seeds": [0], "batch_size": 8,
+_SMOKE["lora"].update({"ranks": [2, 4], "steps": 10, "steps_x": {"planning": 2, "reasoning": 1}, "warmup_steps": 2,
+                       "seeds": [0], "batch_size": 8,
                        "eval_hops": [1, 2], "eval_shortest": [2, 3]})
 _SMOKE["eval"].update({"n_per_point": 16})
 _SMOKE["rank_analysis"].update({"ranks": [2, 4], "seeds": [0], "arm_rank": 4, "snapshots": [2, 5],
@@ -224,6 +229,8 @@ _PAPER["lora"].update({
     "ranks": [8, 16, 32, 64, 128, 256], "lr": 3e-5, "batch_size": 16,
     # the reference's schedule: 40 epochs x 15,000 fresh samples / batch 16 = 37,500 steps
     "steps": 40 * 15000 // 16, "warmup_steps": 100, "samples_per_epoch": 15000,
+    # the reference's schedule for both tasks (how long the paper's layer needs at these sizes is not measured)
+    "steps_x": {"planning": 1, "reasoning": 1},
 })
 _PAPER["eval"].update({"n_per_point": 1000})
 _PAPER["rank_analysis"].update({"ranks": [8, 16, 32, 64, 128, 256, 768], "arm_rank": 768,

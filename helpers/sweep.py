@@ -88,11 +88,13 @@ def run_all(profile: dict, configs: list[dict], progress: bool = True) -> list[d
 
 
 def notebook_configs(profile: dict, train_bases: bool = False) -> list[dict]:
-    """Every LoRA run that notebooks 03-05 train, once each: notebook 04's ablation grid (which holds notebook
-    03's first seed), then notebook 05's runs (``rank_study.study_configs``: its rank grid holds notebook 03's
-    ranks and seeds, with the controls, the attention grid, the arms and the snapshot runs)."""
+    """Every LoRA run that notebooks 03-05 train, once each: notebook 03's sweep (``experiments.sweep_configs``),
+    notebook 04's ablation grid, then notebook 05's runs (``rank_study.study_configs``: its rank grid holds notebook
+    03's ranks and seeds at ``lora.steps``, with the controls, the attention grid, the arms and the snapshot runs)."""
+    from .experiments import KINDS, sweep_configs
     from .rank_study import study_configs
-    configs = [c["config"] for c in design(profile, train_bases=train_bases)] + study_configs(profile)
+    configs = [c for kind in KINDS for c in sweep_configs(profile, kind, train_bases=train_bases)]
+    configs += [c["config"] for c in design(profile, train_bases=train_bases)] + study_configs(profile)
     return list({config_hash(c): c for c in configs}.values())
 
 
