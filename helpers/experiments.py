@@ -75,16 +75,27 @@ def run_configs(profile: dict, kind: str, ranks: list[int], seeds: list[int], al
     return [lora_run_config(base, fingerprint, task_dict(profile, kind), points, n, **s) for s in settings]
 
 
-def sweep_configs(profile: dict, kind: str, train_bases: bool = False) -> list[dict]:
-    """Notebook 03's sweep of ``kind``: every rank and seed of ``lora``, each run ``lora.steps_x[kind]`` times
-    ``lora.steps`` long (planning's 3rd hop needs 16x the steps on the paper's layer; at 1x the runs are the
-    rank grid's own, shared with notebooks 04-05)."""
+def sweep_steps(profile: dict, kind: str) -> int:
+    """How long each run of notebook 03's sweep of ``kind`` trains: ``lora.steps_x[kind]`` times ``lora.steps``.
+
+    >>> sweep_steps({"lora": {"steps": 600, "steps_x": {"planning": 16, "reasoning": 1}}}, "planning")
+    9600
+    """
+    _kind(kind)
     lp = profile["lora"]
     x = lp["steps_x"].get(kind) if isinstance(lp["steps_x"], dict) else None
     if not isinstance(x, int) or isinstance(x, bool) or x < 1:
         raise TaskConfigError(f"lora.steps_x: needs an integer >= 1 for each of {sorted(KINDS)}, got {lp['steps_x']!r}")
-    longer = {} if x == 1 else {"steps": lp["steps"] * x}
-    return run_configs(profile, kind, lp["ranks"], lp["seeds"], train_bases=train_bases, **longer)
+    return lp["steps"] * x
+
+
+def sweep_configs(profile: dict, kind: str, train_bases: bool = False) -> list[dict]:
+    """Notebook 03's sweep of ``kind``: every rank and seed of ``lora``, each run ``sweep_steps`` long (planning's
+    3rd hop needs 16x the steps on the paper's layer). At ``lora.steps`` the runs are the rank grid's own, shared with
+    notebooks 04-05 (the largest rank's first seed with its snapshots)."""
+    steps = sweep_steps(profile, kind)
+    longer = {} if steps == profile["lora"]["steps"] else {"steps": steps}
+    return run_configs(profile, kind, profile["lora"]["ranks"], profile["lora"]["seeds"], train_bases=train_bases, **longer)
 
 
 def evaluate_base(profile: dict, kind: str) -> list[dict]:

@@ -110,7 +110,8 @@ _SMALL = {
     "eval": {"n_per_point": 500, "batch_size": 256},
     # notebook 05's grid: LoRA ranks from 2 up to the adapted layer's full width (mlp.c_proj: 64 outputs),
     # so the paper's r/width (8/768 to 256/768 = 0.01 to 0.33) lies inside 2/64 to 64/64; seeds per cell; the
-    # shuffled-target control's seeds (one per rank). Cells at notebook 03's ranks and seeds come from its runs.
+    # shuffled-target control's seeds (one per rank). Its reasoning cells at notebook 03's ranks and seeds are notebook
+    # 03's runs (planning's there train 16x longer: they are the paper_layer grids' runs instead).
     "rank_analysis": {"ranks": [2, 4, 8, 16, 32, 64], "seeds": [0, 1, 2], "control_seeds": [0],
                       # "does the task or the method set the rank?": each arm changes one thing from the default
                       # (peft's init, alpha = r/2) at arm_rank, the full width, where the paper's measure is not
@@ -152,8 +153,8 @@ _SMALL = {
     # notebook 01's checks: samples per oracle check, per prompt-length histogram (HashHop, HashChain),
     # and the first of its seeds (each check takes the next one)
     "task_stats": {"oracle_n": 5000, "hop_lengths_n": 400, "chain_lengths_n": 1000, "seed": 1},
-    # Every ablation cell trains as long as notebook 03's runs (lora.steps), so cells shared with
-    # notebook 03 (alpha = rank/2 on mlp.c_proj of every block) come from the run cache.
+    # Every ablation cell trains lora.steps, like notebook 05's rank grid, so the cells they share (alpha = rank/2
+    # on mlp.c_proj of every block) are one run each, and so are notebook 03's reasoning runs.
     # The target-module arms: at module_rank = 64 (the full width of every adapted layer here) and
     # module_lr (None: lora.lr), the lr at which a LoRA on attention learns the 3rd hop in lora.steps
     # (at 1e-3 it needs about 4x the steps); every arm, mlp.c_proj included, at that same lr.

@@ -64,10 +64,16 @@ def criteria_lines(kind: str, results: dict[tuple[int, int], dict]) -> list[str]
     return lines
 
 
-def lora_setup_lines(tasks: dict, trained: dict, evaluated: dict, ranks: list, seeds: list, n: int) -> list[str]:
-    """What notebook 03 trains and evaluates: per kind the LoRA task, its trained and evaluated points."""
-    lines = [f"{kind:9s} LoRA task {tasks[kind]}; trained points {trained[kind]}; evaluated at {evaluated[kind]}"
-             for kind in tasks]
+def lora_setup_lines(tasks: dict, trained: dict, evaluated: dict, ranks: list, seeds: list, n: int,
+                     steps: dict) -> list[str]:
+    """What notebook 03 trains and evaluates: per kind the LoRA task, its training steps, its trained and evaluated points.
+
+    >>> lora_setup_lines({"planning": {"max_hops": 3}}, {"planning": [1, 2, 3]}, {"planning": [1, 2, 3, 4]}, [4], [0], 500,
+    ...                  {"planning": 9600})[0]
+    "planning  LoRA task {'max_hops': 3}; 9,600 steps; trained points [1, 2, 3]; evaluated at [1, 2, 3, 4]"
+    """
+    lines = [f"{kind:9s} LoRA task {tasks[kind]}; {steps[kind]:,} steps; trained points {trained[kind]}; "
+             f"evaluated at {evaluated[kind]}" for kind in tasks]
     return lines + [f"ranks {ranks} seeds {seeds} prompts per point {n}"]
 
 

@@ -75,12 +75,14 @@ def test_notebook_03_prints_the_saved_paired_tests_and_criteria():
 
 def test_notebook_03_prints_the_saved_diagnostics_of_the_papers_layer_trained_longer():
     """The committed adapters of tools.whole_mlp_grid --grid paper_layer against the base, as notebook 03 saved them
-    (03_lora.json's paper_layer_16x): the paired tests and the criteria it prints."""
+    (03_lora.json's paper_layer_16x): the paired tests and the criteria it prints, for the kinds its sweep trains
+    shorter than the grid (reasoning; planning's sweep holds the grid's runs)."""
     saved = _results("03_lora.json")
     long = saved["paper_layer_16x"]
     assert long is not None, "notebook 03 ran without the stored paper_layer grid"
+    assert sorted(long["lora"]) == [k for k in ("planning", "reasoning") if saved["steps"][k] != long["steps"]] == ["reasoning"]
     head, lines = (long["rank"], long["seed"]), []
-    for kind, key in (("planning", "hops"), ("reasoning", "shortest")):
+    for kind, key in (("reasoning", "shortest"),):
         lines += paired_lines(kind, key, head, saved["n_per_point"], saved["base"][kind]["rows"], long["lora"][kind]["rows"],
                               saved["trained_points"][kind])
         lines += criteria_lines(kind, {head: long["lora"][kind]["criteria"]})
@@ -96,7 +98,7 @@ def test_notebook_03_prints_the_saved_setup():
     assert tasks == saved["tasks"]
     lines = lora_setup_lines(tasks, saved["trained_points"],
                              {"planning": lp["eval_hops"], "reasoning": lp["eval_shortest"]},
-                             saved["ranks"], saved["seeds"], saved["n_per_point"])
+                             saved["ranks"], saved["seeds"], saved["n_per_point"], saved["steps"])
     assert _printed("03_lora.ipynb", "tables.lora_setup_lines(") == "".join(f"{line}\n" for line in lines)
 
 

@@ -308,17 +308,18 @@ def test_rank_findings_name_both_grids(monkeypatch):
 
 
 def test_notebooks_03_to_05_share_one_run_for_the_rank_over_training():
-    """The grid's largest-rank, first-seed run saves its snapshots; notebook 03's and 04's run of the same
-    setting is that very run (one config, so one run in the cache), and no other run saves snapshots."""
+    """The grid's largest-rank, first-seed run saves its snapshots; notebook 04's run of the same setting is that
+    very run (one config, so one run in the cache), and so is notebook 03's where its sweep trains ``lora.steps``
+    (reasoning; planning's sweep trains 16x longer); no other run saves snapshots."""
     from helpers import ablations
-    from helpers.experiments import run_configs
+    from helpers.experiments import sweep_configs, sweep_steps
     from helpers.profiles import get_profile
     profile = get_profile("small")
     ra = profile["rank_analysis"]
     snaps = rank_study.snapshot_configs(profile)
     for kind, config in snaps.items():
         assert config["snapshots"] == ra["snapshots"] and config["rank"] == max(ra["ranks"]) and config["seed"] == ra["seeds"][0]
-        assert config in run_configs(profile, kind, profile["lora"]["ranks"], profile["lora"]["seeds"])  # notebook 03's
+        assert (config in sweep_configs(profile, kind)) == (sweep_steps(profile, kind) == profile["lora"]["steps"])
         assert config in [c["config"] for c in rank_study.rank_cells(profile)]
         assert config in [c["config"] for c in ablations.design(profile) if c["kind"] == kind]
     others = [c["config"] for c in rank_study.rank_cells(profile) + rank_study.attention_cells(profile) + rank_study.arm_cells(profile)]

@@ -334,3 +334,33 @@ def test_snapshot_finding_gives_the_interval_over_seeds_where_stored():
     assert ratio["values"] == [50 / 48, 49 / 49, 48 / 50]
     assert f"thr_1e-3 {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" in got
     assert "seed 2: planning step 3,200, reasoning step 400 (its first saved step)" in got
+
+
+def test_the_rank_claim_reads_notebook_03s_planning_sweep(results):
+    """Per rank the accuracy averaged over hops, over seeds; ranks whose intervals are apart do not reproduce 'barely
+    depends', and a rank whose adapters fail while the largest rank's learn is part of that answer."""
+    lora = json.loads((results / "demo" / "03_lora.json").read_text())
+    lora["steps"] = {"planning": 9600, "reasoning": 600}
+    lora["lora"]["planning"]["r4-s0"] = _diag([1, 2, 3], [1.0, 0.9, 0.2], False)
+    lora["lora"]["planning"]["r4-s1"] = _diag([1, 2, 3], [1.0, 0.9, 0.22], False)
+    _write(results / "demo", "03_lora.json", lora)
+    row = next(r for r in report.claims("demo") if r["claim"] == "HashHop accuracy barely depends on the LoRA rank")
+    assert row["verdict"] == "not reproduced" and row["notebook"] == "03"
+    assert "4: 0.703 [0.661, 0.746] (0 of 2 learn)" in row["ours"] and "(0 of 2 learn)" in row["ours"] and "8: 0.833 [0.833, 0.833] (2 of 2 learn)" in row["ours"]
+    assert "2 seeds, 9,600 steps" in row["ours"] and "intervals apart" in row["ours"]
+    lora["lora"]["planning"]["r8-s1"] = _diag([1, 2, 3], [1.0, 0.9, 0.2], False)  # the largest rank did not all learn
+    _write(results / "demo", "03_lora.json", lora)
+    row = next(r for r in report.claims("demo") if r["claim"] == "HashHop accuracy barely depends on the LoRA rank")
+    assert row["verdict"] == "untestable here" and "1 of 2 planning adapters fail" in row["ours"]
+    assert "base->r=8 mean of 2 seeds, 9,600 steps" in \
+        next(r for r in report.claims("demo") if r["claim"] == "LoRA adds planning ability over the frozen base (HashHop)")["ours"]
+
+
+def test_the_longer_adapters_are_read_only_for_the_kinds_notebook_03_stored(results):
+    _with_long_adapters(results)
+    lora = json.loads((results / "demo" / "03_lora.json").read_text())
+    del lora["paper_layer_16x"]["lora"]["planning"]  # planning's sweep already trains as long as the grid
+    _write(results / "demo", "03_lora.json", lora)
+    claims = [r["claim"] for r in report.claims("demo") if "16x longer" in r["claim"]]
+    assert claims == ["LoRA adds reasoning ability over the frozen base (HashChain), on the paper's layer trained 16x longer"]
+    assert [l.split(" (")[0] for l in report.lora_findings("demo") if "16x longer" in l] == ["HashChain"]

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from helpers.io import config_hash
 from helpers.sweep import longest_first, run_jobs, write_job_files
 
@@ -71,7 +73,7 @@ def test_the_job_files_hold_every_run_of_notebooks_03_to_05():
     """``python -m helpers.sweep`` promises every run of notebooks 03-05: notebook 03's rank x seed grid, notebook 04's
     ablations and notebook 05's runs, each once (small profile, committed bases: nothing trains)."""
     from helpers.ablations import design
-    from helpers.experiments import KINDS, run_configs
+    from helpers.experiments import KINDS, sweep_configs
     from helpers.io import config_hash
     from helpers.profiles import get_profile
     from helpers.rank_study import study_configs
@@ -79,6 +81,35 @@ def test_the_job_files_hold_every_run_of_notebooks_03_to_05():
     profile = get_profile("small")
     got = {config_hash(c) for c in notebook_configs(profile)}
     assert len(got) == len(notebook_configs(profile))
-    nb03 = [c for kind in KINDS for c in run_configs(profile, kind, profile["lora"]["ranks"], profile["lora"]["seeds"])]
+    nb03 = [c for kind in KINDS for c in sweep_configs(profile, kind)]
     for configs in (nb03, [c["config"] for c in design(profile)], study_configs(profile)):
         assert {config_hash(c) for c in configs} <= got
+
+
+def test_notebook_03s_planning_runs_are_the_paper_layer_grids_runs():
+    """Notebook 03's planning sweep trains 16x ``lora.steps`` (its 3rd hop needs it on the paper's layer): each of its
+    runs is the run of ``tools.whole_mlp_grid``'s paper-layer grid at the same rank and seed (one config, one run),
+    while reasoning's sweep is the rank grid's, at ``lora.steps``."""
+    from helpers.experiments import sweep_configs, sweep_steps
+    from helpers.profiles import get_profile
+    from helpers.rank_study import layer_grid_cells, rank_cells
+    profile = get_profile("small")
+    assert sweep_steps(profile, "planning") == 16 * profile["lora"]["steps"] == 9600
+    grid = [c["config"] for g in ("paper_layer", "paper_layer_ranks") for c in layer_grid_cells(profile, g)]
+    planning = sweep_configs(profile, "planning")
+    assert len(planning) == len(profile["lora"]["ranks"]) * len(profile["lora"]["seeds"])
+    assert all(c in grid and c["steps"] == 9600 for c in planning)
+    reasoning = sweep_configs(profile, "reasoning")
+    assert all(c in [cell["config"] for cell in rank_cells(profile)] and c["steps"] == 600 for c in reasoning)
+
+
+@pytest.mark.parametrize("steps_x", [{"planning": 0, "reasoning": 1}, {"planning": 1.5, "reasoning": 1},
+                                     {"planning": True, "reasoning": 1}, {"reasoning": 1}])
+def test_a_bad_steps_x_is_refused_before_any_base_loads(steps_x):
+    from helpers.experiments import sweep_configs
+    from helpers.tasks import TaskConfigError
+    from helpers.profiles import get_profile
+    profile = get_profile("smoke")
+    profile["lora"]["steps_x"] = steps_x
+    with pytest.raises(TaskConfigError, match=r"lora\.steps_x: needs an integer >= 1 for each of \['planning', 'reasoning'\]"):
+        sweep_configs(profile, "planning")

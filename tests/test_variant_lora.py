@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.errors import MissingFileError
-from helpers.experiments import run_configs
+from helpers.experiments import sweep_configs
 from helpers.profiles import get_profile
 from helpers.runs import sha256_file
 from tools.base_variants import VARIANTS, slug
@@ -24,7 +24,7 @@ def test_the_runs_are_notebook_03s_with_the_variant_as_their_base(tmp_path, monk
     kind, configs = variant_configs(profile, name)
     assert kind == KIND_OF_TASK["hashchain"] == "reasoning"
     lp = profile["lora"]
-    notebook = run_configs(profile, kind, [max(lp["ranks"])], lp["seeds"])
+    notebook = [c for c in sweep_configs(profile, kind) if c["rank"] == max(lp["ranks"])]
     assert len(configs) == len(notebook) == len(lp["seeds"])
     for ours, theirs in zip(configs, notebook):
         assert ours["base"] == str(model) and ours["base_checksum"] == sha256_file(model / "model.safetensors")

@@ -38,7 +38,7 @@ def committed_model(name: str) -> tuple[str, "Path"]:
 def variant_configs(profile: dict, name: str) -> tuple[str, list[dict]]:
     """``(kind, configs)``: notebook 03's largest-rank runs of the variant's task at every seed, on the variant's
     model (repo-relative path and checksum in place of the committed base's; no snapshots)."""
-    from helpers.experiments import base_fingerprint, run_configs
+    from helpers.experiments import base_fingerprint, run_configs, sweep_steps
     from helpers.lora import _portable
     from helpers.paths import RUNS
     from helpers.errors import MissingFileError
@@ -52,7 +52,7 @@ def variant_configs(profile: dict, name: str) -> tuple[str, list[dict]]:
         kind, model = committed_model(name)
     lp = profile["lora"]
     configs = []
-    for c in run_configs(profile, kind, [max(lp["ranks"])], lp["seeds"]):
+    for c in run_configs(profile, kind, [max(lp["ranks"])], lp["seeds"], steps=sweep_steps(profile, kind)):
         c = {k: v for k, v in c.items() if k != "snapshots"}
         configs.append(dict(c, base=_portable(model), base_checksum=base_fingerprint(model)))
     return kind, configs
