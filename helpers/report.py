@@ -58,6 +58,11 @@ def _headline(lora: dict, kind: str) -> dict:
     return {"rank": rank, "runs": runs, "failing": {k: f for k, f in failing.items() if f}}
 
 
+def _steps_text(lora: dict, kind: str) -> str:
+    """``", 9,600 steps"``: how long notebook 03's sweep of ``kind`` trained (``""`` in results from before it saved it)."""
+    return f", {lora['steps'][kind]:,} steps" if "steps" in lora else ""
+
+
 def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
     """Whether every adapter of ``kind`` (at ``ranks``, default all) passes the ability criteria, and
     if not, why (the first failing adapter's failed checks)."""
@@ -179,7 +184,7 @@ def lora_findings(profile: str) -> list[str]:
             cats = {r["point"]: r["categories"] for r in next(iter(head["runs"].values()))["rows"]}
             structure = "answers that are some chain's end: " + ", ".join(
                 f"{p}: {c['shortest end'] + c['other chain end']:.0%}" for p, c in sorted(cats.items()))
-        steps = f", {lora['steps'][kind]:,} steps" if "steps" in lora else ""
+        steps = _steps_text(lora, kind)
         lines.append(f"{TASK_NAME[kind]} ({kind}): {n_pass} of {len(lora['passed'][kind])} adapters pass the ability "
                      f"criteria. r={head['rank']} over {len(head['runs'])} seeds{steps}, trained points: " + "; ".join(parts)
                      + (f". Beyond training: {parts_beyond}" if beyond else "") + f". Seed {lora['seeds'][0]}: {structure}.")
@@ -389,7 +394,7 @@ def rank_dependence_claim(lora: dict) -> dict:
     spread = max(v["mean"] for v in rows.values()) - min(v["mean"] for v in rows.values())
     overlap = max(v["low"] for v in rows.values()) <= min(v["high"] for v in rows.values())
     ok, why = learned(lora, "planning", [max(rows)])
-    steps = f", {lora['steps']['planning']:,} steps" if "steps" in lora else ""
+    steps = _steps_text(lora, "planning")
     ours = ("mean over hops, ranks " + ", ".join(f"{r}: {v['mean']:.3f} [{v['low']:.3f}, {v['high']:.3f}] ({learn[r]} of "
                                                  f"{v['n']} learn)" for r, v in rows.items())
             + f" (spread {spread:.3f}, {next(iter(rows.values()))['n']} seeds{steps}); "
@@ -426,7 +431,7 @@ def claims(profile: str) -> list[dict]:
         detail = ", ".join(f"{p}: {base_rows[p]['accuracy']:.2f}->{per_rank[p]['accuracy']:.2f}" for p in per_rank)
         gains = [p for p, v in sig.items() if v == "gain"]
         losses = [p for p, v in sig.items() if v == "loss"]
-        steps = f", {lora['steps'][kind]:,} steps" if "steps" in lora else ""
+        steps = _steps_text(lora, kind)
         ours = (f"{key}: base->r={head['rank']} mean of {len(head['runs'])} seeds{steps} ({detail}); McNemar p<0.05 in every seed: "
                 f"gains at {gains or 'none'}, losses at {losses or 'none'} (n={lora['n_per_point']} per point)")
         if not ok:
