@@ -33,9 +33,11 @@ def _results(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-def test_notebook_03_prints_the_readme_findings():
+def test_notebook_03_prints_the_readme_findings_and_its_claims_table_rows():
     _results("03_lora.json")
-    assert _printed("03_lora.ipynb", "lora_findings(PROFILE)") == "".join(f"{line}\n" for line in lora_findings("small"))
+    assert finding_lines("small", "03"), "no claim rests on notebook 03's results"
+    assert _printed("03_lora.ipynb", "lora_findings(PROFILE)") == \
+        "".join(f"{line}\n" for line in lora_findings("small") + finding_lines("small", "03"))
 
 
 @pytest.mark.parametrize("notebook, number", [("04_ablations.ipynb", "04"), ("05_rank_analysis.ipynb", "05")])
