@@ -592,6 +592,15 @@ def abilities(profile: dict, cells: list[dict], results: list[dict]) -> tuple[di
     return passed, accuracy
 
 
+def key_rank(name: str) -> int:
+    """The rank of a run's key in the results files (``"r64-s0"``: rank 64, seed 0).
+
+    >>> key_rank("r64-s0")
+    64
+    """
+    return int(name.split("-")[0][1:])
+
+
 def learned_ranks(passed: dict) -> list[int]:
     """The ranks at which every trained adapter of both tasks passed the ability criteria.
 
@@ -601,7 +610,7 @@ def learned_ranks(passed: dict) -> list[int]:
     by_rank: dict[int, dict] = {}
     for kind in KINDS:
         for name, ok in passed.get(kind, {}).items():
-            by_rank.setdefault(int(name.split("-")[0][1:]), {k: [] for k in KINDS})[kind].append(ok)
+            by_rank.setdefault(key_rank(name), {k: [] for k in KINDS})[kind].append(ok)
     return sorted(r for r, got in by_rank.items() if all(got[k] and all(got[k]) for k in KINDS))
 
 

@@ -12,7 +12,7 @@ import sys
 
 from .criteria import failures
 from .errors import Refused
-from .rank_study import claim_verdict, first_passing, study_file
+from .rank_study import claim_verdict, first_passing, key_rank, study_file
 from .tables import first_passing_seeds_text, overlap_text
 from .io import atomic_write_json, atomic_write_text
 from .stats import seed_interval
@@ -70,8 +70,7 @@ def learned(lora: dict | None, kind: str, ranks=None) -> tuple[bool, str]:
         return False, "no LoRA results"
     bad, considered = [], 0
     for name, d in sorted(lora["lora"][kind].items()):
-        rank = int(name.split("-")[0][1:])
-        if ranks is None or rank in ranks:
+        if ranks is None or key_rank(name) in ranks:
             considered += 1
             if not d["criteria"]["passed"]:
                 bad.append(name)
@@ -86,7 +85,7 @@ def grid_learned(rank: dict, kind: str) -> str:
     ability criteria that notebook 05 checks for each adapter of its grid: ``passed``)."""
     if "passed" not in rank:
         return "results without the ability check of every adapter"
-    bad = sorted((k for k, ok in rank["passed"][kind].items() if not ok), key=lambda k: (int(k.split("-")[0][1:]), k))
+    bad = sorted((k for k, ok in rank["passed"][kind].items() if not ok), key=lambda k: (key_rank(k), k))
     if not bad:
         return ""
     return f"{len(bad)} of {len(rank['passed'][kind])} {kind} adapters of the grid fail the ability criteria (e.g. {bad[0]})"
@@ -387,7 +386,7 @@ def rank_dependence_claim(lora: dict) -> dict:
     here has the ability: untestable."""
     by_rank: dict[int, list] = {}
     for name, d in lora["lora"]["planning"].items():
-        by_rank.setdefault(int(name.split("-")[0][1:]), []).append(d)
+        by_rank.setdefault(key_rank(name), []).append(d)
     rows = {r: seed_interval([sum(x["accuracy"] for x in d["rows"]) / len(d["rows"]) for d in ds])
             for r, ds in sorted(by_rank.items())}
     learn = {r: sum(d["criteria"]["passed"] for d in ds) for r, ds in by_rank.items()}
