@@ -36,6 +36,15 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
         if "end-of-chain" in name:
             assert variant["recipe"]["end_queries"] == int(name.split(":")[1].split()[0]) > 0
             assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
+        if "from the committed HashHop base" in name:  # another task's committed base as the start, its recipe as is
+            assert spec["from"] == "models/hashhop-small" and changed == {"steps"}
+            assert (BASES / "hashhop-small" / "base_info.json").exists()
+        shorter = re.search(r"lr (\S+) on shorter sequences \((\d+) recall lines, (\d+) hop query\)", name)
+        if shorter:
+            assert changed == {"lr", "recall_lines", "extra_queries", "steps"}
+            assert (variant["recipe"]["lr"], variant["recipe"]["recall_lines"], variant["recipe"]["extra_queries"]) == \
+                (float(shorter.group(1)), int(shorter.group(2)), int(shorter.group(3)))
+            assert variant["recipe"]["recall_lines"] < committed["recipe"]["recall_lines"]
         steps = re.search(r"([\d,]+) steps", name)
         if steps:
             assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))

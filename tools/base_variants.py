@@ -8,7 +8,9 @@ Each variant trains like ``python -m helpers.bases --retrain`` (from the committ
 from a committed base or another variant's model with ``"from"``), one thread, checkpointed under ``runs/base-variants/<slug>/`` (a rerun
 resumes or loads it), within ``--time-limit`` (default 60 minutes, the issue's retraining budget; the model
 reached then is kept and marked). It is then scored like the committed bases in notebook 02
-(``helpers.bases.base_scores``: 500 held-out prompts per point, greedy exact match, the base criteria).
+(``helpers.bases.base_scores``: 500 held-out prompts per point, greedy exact match, the base criteria). Scoring some
+variants (``--variant``) replaces their rows of the stored table and keeps the others', each with the time limit it
+trained under.
 """
 from __future__ import annotations
 
@@ -42,6 +44,21 @@ VARIANTS = {
     # that one met shortest 2 (0.83) and fell 0.01 short at shortest 3 (random chain end + 0.14): 6,000 steps more
     "hashchain: the 16,000-steps-more base trained 6,000 steps more":
         {"task": "hashchain", "recipe": {"steps": 6000}, "from": "hashchain: the 6,000-steps-more base trained 10,000 steps more"},
+    # the hop-following circuit first: the committed HashHop base (its 1-2 hops on 10-hash chains learned in 29 min) as
+    # the start, so the budget holds the stand-in, the HashHop base and these steps one after another
+    "hashchain: from the committed HashHop base, 4,500 steps":
+        {"task": "hashchain", "recipe": {"steps": 4500}, "from": "models/hashhop-small"},
+    # more of the task per second at a higher lr: the recall lines and hop queries the stand-in already solves are most of
+    # a sequence's tokens (2 and 1 of them left: 0.34 s per step against 0.54, one thread), and 3e-4 did worse than 1e-3
+    "hashchain: lr 2e-3 on shorter sequences (2 recall lines, 1 hop query), 7,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1}},
+    # more updates for the same minutes: is the slow climb limited by the number of steps rather than of samples? A batch
+    # of 8 takes about a quarter of a batch of 32's time a step, so the budget holds most of the committed 31,000 steps
+    "hashchain: batch 8, 24,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 24000, "batch_size": 8}},
+    # and with the shorter sequences too: as many steps as the committed base's 31,000, in one schedule
+    "hashchain: batch 8 on shorter sequences (2 recall lines, 1 hop query), 31,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 31000, "batch_size": 8, "recall_lines": 2, "extra_queries": 1}},
 }
 ROOT_NAME = "base-variants"
 # What each variant is measured against: the committed recipe's first stage, which every variant changes (the
@@ -140,9 +157,38 @@ def main(argv=None) -> int:
     if not args.train_only:
         references = {task: {"model": model, **base_scores(task, REPO_ROOT / model, profile)}
                       for task, model in FIRST_STAGE.items() if task in {VARIANTS[n]["task"] for n in names}}
-        save_results(profile, "02_base_variants.json", {"profile": args.profile, "time_limit_s": args.time_limit,
-                                                        "references": references, "variants": rows})
+        save_results(profile, "02_base_variants.json", merged(stored_variants(profile), rows, references, args))
     return 0
+
+
+def stored_variants(profile: dict) -> dict:
+    """The stored table (``02_base_variants.json``), or an empty one."""
+    from helpers.io import read_json
+    from helpers.paths import RESULTS
+    path = RESULTS / profile["name"] / "02_base_variants.json"
+    return read_json(path) if path.exists() else {"references": {}, "variants": []}
+
+
+def merged(stored: dict, rows: list[dict], references: dict, args) -> dict:
+    """The stored table with this call's rows in place of (or beside) the stored ones of the same variants, in
+    ``VARIANTS``' order; a stored row of a variant no longer in ``VARIANTS`` is dropped. Each row keeps the time
+    limit it trained under, so scoring one new variant neither retrains nor forgets the others.
+
+    >>> class A: profile, time_limit = "small", 60.0
+    >>> old = {"references": {"hashhop": 1}, "variants": [{"variant": "hashchain seed 1", "task": "hashchain"},
+    ...        {"variant": "gone", "task": "hashchain"}, {"variant": "hashhop seed 1", "task": "hashhop", "time_limit_s": 9}]}
+    >>> got = merged(old, [{"variant": "hashchain seed 1", "task": "hashchain", "steps": 5}], {"hashchain": 2}, A)
+    >>> [(r["variant"], r.get("steps"), r.get("time_limit_s")) for r in got["variants"]]
+    [('hashhop seed 1', None, 9), ('hashchain seed 1', 5, 60.0)]
+    >>> got["references"]
+    {'hashhop': 1, 'hashchain': 2}
+    """
+    limit = stored.get("time_limit_s")
+    by_name = {r["variant"]: dict(r, **({"time_limit_s": limit} if "time_limit_s" not in r and limit else {}))
+               for r in stored.get("variants", [])}
+    by_name.update({r["variant"]: dict(r, time_limit_s=args.time_limit) for r in rows})
+    return {"profile": args.profile, "references": {**stored.get("references", {}), **references},
+            "variants": [by_name[n] for n in VARIANTS if n in by_name]}
 
 
 if __name__ == "__main__":
