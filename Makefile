@@ -46,7 +46,7 @@ figures: $(VENV)/.installed
 # Unit tests, doctests, and nbval over every notebook in the smoke profile (the smoke outputs cannot
 # match the committed small-profile ones, so only execution is checked; figures go to figures/smoke/).
 test: $(VENV)/.installed
-	REPRO_PROFILE=smoke $(PY) -m pytest tests helpers tools/bench.py tools/arm_seeds.py tools/whole_mlp_grid.py notebooks --nbval-lax -p no:cacheprovider
+	REPRO_PROFILE=smoke $(PY) -m pytest tests helpers tools/bench.py tools/arm_seeds.py tools/whole_mlp_grid.py tools/base_variants.py notebooks --nbval-lax -p no:cacheprovider
 	# notebooks 01-02 in the small profile (they start from the committed models: about 30 s), every
 	# output compared with the committed one, up to notebooks/nbval_sanitize.cfg; their figures and
 	# results go to a temporary folder, never over the committed ones
