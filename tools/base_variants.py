@@ -157,37 +157,35 @@ def main(argv=None) -> int:
     if not args.train_only:
         references = {task: {"model": model, **base_scores(task, REPO_ROOT / model, profile)}
                       for task, model in FIRST_STAGE.items() if task in {VARIANTS[n]["task"] for n in names}}
-        save_results(profile, "02_base_variants.json", merged(stored_variants(profile), rows, references, args))
+        table = merged(stored_variants(profile), rows, references, args.time_limit)
+        save_results(profile, "02_base_variants.json", {"profile": args.profile, **table})
     return 0
 
 
 def stored_variants(profile: dict) -> dict:
-    """The stored table (``02_base_variants.json``), or an empty one."""
+    """The stored table (``02_base_variants.json``, where ``save_results`` writes it), or an empty one."""
     from helpers.io import read_json
-    from helpers.paths import RESULTS
-    path = RESULTS / profile["name"] / "02_base_variants.json"
+    from helpers.paths import results_path
+    path = results_path(profile, "02_base_variants.json")
     return read_json(path) if path.exists() else {"references": {}, "variants": []}
 
 
-def merged(stored: dict, rows: list[dict], references: dict, args) -> dict:
-    """The stored table with this call's rows in place of (or beside) the stored ones of the same variants, in
-    ``VARIANTS``' order; a stored row of a variant no longer in ``VARIANTS`` is dropped. Each row keeps the time
-    limit it trained under, so scoring one new variant neither retrains nor forgets the others.
+def merged(stored: dict, rows: list[dict], references: dict, time_limit_s: float) -> dict:
+    """The stored table with this call's rows (trained under ``time_limit_s``) in place of (or beside) the stored ones of
+    the same variants, in ``VARIANTS``' order; a stored row of a variant no longer in ``VARIANTS`` is dropped. So scoring
+    one new variant neither retrains nor forgets the others.
 
-    >>> class A: profile, time_limit = "small", 60.0
     >>> old = {"references": {"hashhop": 1}, "variants": [{"variant": "hashchain seed 1", "task": "hashchain"},
     ...        {"variant": "gone", "task": "hashchain"}, {"variant": "hashhop seed 1", "task": "hashhop", "time_limit_s": 9}]}
-    >>> got = merged(old, [{"variant": "hashchain seed 1", "task": "hashchain", "steps": 5}], {"hashchain": 2}, A)
+    >>> got = merged(old, [{"variant": "hashchain seed 1", "task": "hashchain", "steps": 5}], {"hashchain": 2}, 60.0)
     >>> [(r["variant"], r.get("steps"), r.get("time_limit_s")) for r in got["variants"]]
     [('hashhop seed 1', None, 9), ('hashchain seed 1', 5, 60.0)]
     >>> got["references"]
     {'hashhop': 1, 'hashchain': 2}
     """
-    limit = stored.get("time_limit_s")
-    by_name = {r["variant"]: dict(r, **({"time_limit_s": limit} if "time_limit_s" not in r and limit else {}))
-               for r in stored.get("variants", [])}
-    by_name.update({r["variant"]: dict(r, time_limit_s=args.time_limit) for r in rows})
-    return {"profile": args.profile, "references": {**stored.get("references", {}), **references},
+    by_name = {r["variant"]: r for r in stored.get("variants", [])}
+    by_name.update({r["variant"]: dict(r, time_limit_s=time_limit_s) for r in rows})
+    return {"references": {**stored.get("references", {}), **references},
             "variants": [by_name[n] for n in VARIANTS if n in by_name]}
 
 
