@@ -32,7 +32,7 @@ from .errors import BaseMismatchError, MissingFileError, Refused
 from .pretraining import PretrainConfig, Vocab, pretrain
 from .pretraining import finished as pretraining_finished
 from .io import atomic_write_json, read_json
-from .model import build_model
+from .model import KERNELS, build_model, use_kernels
 from .paths import BASES, RUNS
 from .profiles import get_profile
 from .runs import Run, provenance, sha256_file, training_environment
@@ -94,6 +94,11 @@ def base_config(task: str, profile: dict) -> dict:
         config["curriculum"] = profile["base"][task]["curriculum"]
     if profile["base"][task].get("restarts"):
         config["restarts"] = profile["base"][task]["restarts"]
+    kernels = profile["base"][task].get("kernels", "eager")
+    if kernels not in KERNELS:  # refused before anything trains
+        raise TaskConfigError(f"base.{task}.kernels: allowed values are {KERNELS}, got {kernels!r}")
+    if kernels != "eager":  # the committed bases' configs stay as they were
+        config["kernels"] = kernels
     if profile.get("base_init"):  # fine-tuned from given weights: they, not the stand-in, are the start
         config["base_init"] = profile["base_init"]
     elif uses_pretraining(profile):
@@ -280,10 +285,11 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
         copy_log = train_copy(model, vocab, recipe, tokenizer.pad_token_id, copy_dir, progress)
     elif task_started and Path(str(checkpoint_dir) + "-copy", "state.json").exists():
         copy_log = read_json(Path(str(checkpoint_dir) + "-copy", "state.json"))["log"]
+    use_kernels(model, config.get("kernels", "eager"), f"base.{task}.kernels")
     log, finished = train_base(model, tokenizer, task_config, recipe, config["eval_points"],
                                checkpoint_dir=checkpoint_dir, progress=progress, time_limit_s=time_limit_s,
                                stop_when=config["stop_when"], curriculum=easier, replay=replay)
-    if not finished and not keep_at_limit:
+    if not finished and (not keep_at_limit or not log):  # nothing to keep before the first evaluation
         return None
     copy_seconds = copy_log[-1]["seconds"] if copy_log else 0.0
     return _save_model_dir(model, tokenizer, out_dir, {

@@ -46,6 +46,37 @@ def use_fused_activation(model):
     return fused
 
 
+# The kernels a base *trains* with (``base.<task>.kernels``): "eager", as every committed base was trained (eager
+# attention, the activation the model was built with), or "fast": SDPA attention and the erf GELU ("gelu", within
+# about 1e-3 of GPT-2's tanh approximation, whose kernel takes 3x the erf one's time on the AVX2 CPU measured,
+# tools.step_bench): 1.24x a step of the HashChain base's shorter sequences on one thread, 2.18x with them against the
+# committed recipe's sequences (python -m tools.base_variants --step-times). The erf GELU is saved in the model's config, so a loaded model runs what it trained with.
+KERNELS = ("eager", "fast")
+
+
+def use_kernels(model, kernels: str, where: str = "kernels"):
+    """Set the attention and activation a model trains with (``KERNELS``); returns the model.
+
+    >>> m = use_kernels(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10)), "fast")
+    >>> m.config._attn_implementation, m.config.activation_function, type(m.transformer.h[0].mlp.act).__name__
+    ('sdpa', 'gelu', 'GELUActivation')
+    >>> use_kernels(m, "quick", "base.hashchain.kernels")
+    Traceback (most recent call last):
+    helpers.tasks.TaskConfigError: base.hashchain.kernels: allowed values are ('eager', 'fast'), got 'quick'
+    """
+    if kernels not in KERNELS:
+        raise TaskConfigError(f"{where}: allowed values are {KERNELS}, got {kernels!r}")
+    if kernels == "eager":
+        model.config._attn_implementation = "eager"
+        return model
+    from transformers.activations import ACT2FN
+    model.config._attn_implementation = "sdpa"
+    for block in model.transformer.h:
+        block.mlp.act = ACT2FN["gelu"]
+    model.config.activation_function = "gelu"
+    return model
+
+
 def build_model(model_cfg: dict, tokenizer, seed: int) -> GPT2LMHeadModel:
     """A randomly initialised GPT-2 (``GPT2LMHeadModel``) whose vocabulary is the tokenizer's.
 

@@ -448,6 +448,8 @@ CASES = [
          TaskConfigError, r"recipe\.seed: must be an integer in 0\.\.4294967295"),
     Case("train_base_dir: negative pretraining seed", lambda ctx: base_run(ctx, {"pretrain": {"seed": -1}}),
          TaskConfigError, r"pretrain\.seed: must be an integer in 0\.\."),
+    Case("train_base_dir: unknown kernels", lambda ctx: base_run(ctx, {"base": {"hashhop": {"kernels": "quick"}}}),
+         TaskConfigError, r"base\.hashhop\.kernels: allowed values are \('eager', 'fast'\), got 'quick'"),
     Case("base_config: unknown task", lambda ctx: base_config("hashjump", get_profile("smoke")), TaskConfigError,
          r"task: allowed values are \('hashhop', 'hashchain'\), got 'hashjump'"),
     Case("get_base: base_source directory missing",

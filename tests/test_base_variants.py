@@ -9,7 +9,7 @@ from helpers.bases import base_config, base_scores, stage_profiles, train_base_d
 from helpers.io import read_json
 from helpers.paths import BASES, RESULTS
 from helpers.profiles import get_profile
-from tools.base_variants import VARIANTS, slug, variant_profile
+from tools.base_variants import STEP_ARMS, VARIANTS, slug, step_times, variant_profile
 
 
 def test_each_variant_changes_what_its_name_says_and_nothing_else():
@@ -27,8 +27,12 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
         assert changed == set(spec["recipe"])
         model = spec.get("model", {})
         assert {k for k in committed["model"] if committed["model"][k] != variant["model"][k]} == set(model)
-        assert {k: v for k, v in committed.items() if k not in ("recipe", "model")} == \
-            {k: v for k, v in variant.items() if k not in ("recipe", "model")}
+        rest = ("recipe", "model", "kernels", "curriculum")
+        assert {k: v for k, v in committed.items() if k not in rest} == {k: v for k, v in variant.items() if k not in rest}
+        # the training kernels: the committed recipe's config names none (eager); a "fast kernels" variant's names them
+        assert "kernels" not in committed and variant.get("kernels") == ("fast" if "fast kernels" in name else None)
+        # the curriculum: the committed recipe's easier variants, unless the name drops them
+        assert committed["curriculum"] and variant.get("curriculum") == (None if "no curriculum" in name else committed["curriculum"])
         if "heads" in name:
             assert model == {"n_head": int(re.search(r"(\d+) attention heads", name).group(1))} and not changed
         if "seed" in name:
@@ -45,6 +49,11 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
             assert (variant["recipe"]["lr"], variant["recipe"]["recall_lines"], variant["recipe"]["extra_queries"]) == \
                 (float(shorter.group(1)), int(shorter.group(2)), int(shorter.group(3)))
             assert variant["recipe"]["recall_lines"] < committed["recipe"]["recall_lines"]
+        if "shorter sequences" in name:  # fewer of the recall lines and hop queries the stand-in already answers
+            assert variant["recipe"]["recall_lines"] < committed["recipe"]["recall_lines"]
+            assert variant["recipe"]["extra_queries"] < committed["recipe"]["extra_queries"]
+            lr = re.search(r"lr (\S+) on shorter", name)
+            assert variant["recipe"]["lr"] == (float(lr.group(1)) if lr else committed["recipe"]["lr"])
         steps = re.search(r"([\d,]+) steps", name)
         if steps:
             assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))
@@ -79,6 +88,25 @@ def test_a_base_can_start_from_a_given_model_instead_of_the_stand_in(tiny_base, 
     b = train_base_dir("hashhop", profile, tmp_path / "b", progress=False, runs_root=tmp_path / "runs")
     assert "start" not in b and (tmp_path / "runs" / "pretrain").is_dir()
     assert a["sha256"] != b["sha256"]
+
+
+def test_fast_kernels_train_with_sdpa_attention_and_the_erf_gelu_and_the_model_keeps_the_gelu(tiny_base, tmp_path, monkeypatch):
+    import helpers.bases
+    seen, train = [], helpers.bases.train_base
+
+    def spy(model, *args, **kwargs):
+        seen.append((model.config._attn_implementation, type(model.transformer.h[0].mlp.act).__name__))
+        return train(model, *args, **kwargs)
+    monkeypatch.setattr(helpers.bases, "train_base", spy)
+    fast = train_base_dir("hashhop", get_profile("smoke", {"base": {"hashhop": {"kernels": "fast"}}}), tmp_path / "fast",
+                          progress=False, runs_root=tmp_path / "runs", start=tiny_base)
+    eager = train_base_dir("hashhop", get_profile("smoke"), tmp_path / "eager", progress=False,
+                           runs_root=tmp_path / "runs", start=tiny_base)
+    assert seen == [("sdpa", "GELUActivation"), ("eager", "NewGELUActivation")]
+    assert fast["config"]["kernels"] == "fast" and "kernels" not in eager["config"]  # committed configs unchanged
+    assert read_json(tmp_path / "fast" / "config.json")["activation_function"] == "gelu"
+    assert read_json(tmp_path / "eager" / "config.json")["activation_function"] == "gelu_new"
+    assert fast["sha256"] != eager["sha256"]
 
 
 def test_a_variant_trained_with_another_recipe_is_refused_not_reused(tmp_path, monkeypatch):
@@ -147,3 +175,14 @@ def test_variants_are_measured_against_the_committed_recipes_first_stage():
     assert staged["config"] == json.loads(json.dumps(base_config("hashchain", profile)))
     assert staged["stages"][0]["sha256"] == read_json(REPO_ROOT / FIRST_STAGE["hashchain"] / "base_info.json")["sha256"]
     assert [s["steps"] for s in staged["stages"][1:]] == [r["steps"] for r in profile["base"]["hashchain"]["restarts"]]
+
+
+def test_step_times_time_each_arm_with_its_own_batches_and_kernels_against_the_committed_recipe():
+    import pytest
+    arms = step_times(get_profile("smoke"), reps=1, steps=3)["arms"]
+    assert [a["variant"] for a in arms] == list(STEP_ARMS) and STEP_ARMS[0] is None  # the committed recipe first
+    assert arms[0]["speedup"] == 1.0 and all(a["s_per_step"] > 0 and a["s_per_batch_drawn"] > 0 for a in arms)
+    assert [a["kernels"] for a in arms] == ["eager", "eager", "fast"]
+    assert arms[1]["batch_width"] < arms[0]["batch_width"]  # 2 recall lines and 1 hop query in place of 8 and 3
+    with pytest.raises(ValueError, match="names: .* starts from another model"):
+        step_times(get_profile("smoke"), names=(None, "hashchain: from the committed HashHop base, 4,500 steps"))

@@ -3,6 +3,7 @@ seed) and the HashChain recipes tried to close its gap to the criteria. Notebook
 
     python -m tools.base_variants                     # every variant; writes results/small/02_base_variants.json
     python -m tools.base_variants --variant "hashhop seed 1" --train-only   # train one (e.g. one per core)
+    python -m tools.base_variants --step-times        # a step of the committed recipe and the faster variants, side by side
 
 Each variant trains like ``python -m helpers.bases --retrain`` (from the committed pretraining stand-in, or
 from a committed base or another variant's model with ``"from"``), one thread, checkpointed under ``runs/base-variants/<slug>/`` (a rerun
@@ -59,8 +60,20 @@ VARIANTS = {
     # and with the shorter sequences too: as many steps as the committed base's 31,000, in one schedule
     "hashchain: batch 8 on shorter sequences (2 recall lines, 1 hop query), 31,000 steps":
         {"task": "hashchain", "recipe": {"steps": 31000, "batch_size": 8, "recall_lines": 2, "extra_queries": 1}},
+    # every measured lever for more of the task per second at once: the shorter sequences and lr 2e-3 above, trained with
+    # SDPA attention and the erf GELU ("kernels": "fast"; 0.27 s a step against the committed recipe's 0.59, one thread,
+    # --step-times), so the budget holds 8,500 steps (0.33 s a step with its batches drawn and evaluations, side by side)
+    "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps":
+        {"task": "hashchain", "recipe": {"steps": 8500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+         "kernels": "fast"},
+    # and every sequence the base task itself: is the curriculum (two sequences in three on 2-3 chains) needed now that
+    # the stand-in brings the lookup, or does it spend two thirds of the samples on maps the criteria never ask about?
+    "hashchain: no curriculum, fast kernels, lr 2e-3 on shorter sequences, 8,500 steps":
+        {"task": "hashchain", "recipe": {"steps": 8500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+         "kernels": "fast", "curriculum": []},
 }
 ROOT_NAME = "base-variants"
+STEP_TIMES = "02_base_step_times.json"
 # What each variant is measured against: the committed recipe's first stage, which every variant changes (the
 # committed HashChain base adds warm restarts to it: ``base.hashchain.restarts``; its first stage is kept)
 FIRST_STAGE = {"hashhop": "models/hashhop-small", "hashchain": "models/hashchain-small-stage1"}
@@ -77,10 +90,68 @@ def variant_profile(profile: dict, spec: dict) -> dict:
     p = stage_profiles(spec["task"], profile)[0]  # a variant is one stage: the committed recipe's first, changed
     task = p["base"][spec["task"]]
     task["recipe"] = dict(task.get("recipe", {}), **spec["recipe"])
+    for key in ("kernels", "curriculum"):  # the task's training kernels (helpers.model.KERNELS), its easier variants
+        if key in spec:
+            task[key] = spec[key]
     if spec.get("model"):
         p["model"].update(spec["model"])
         p["base_source"] = "train"
     return p
+
+
+# ``--step-times``: the committed recipe's first stage (``None``) against the variants that train faster a step, from the
+# stand-in (variants with a ``"from"`` or ``"model"`` are not timed: their start or architecture differs)
+STEP_ARMS = (None, "hashchain: lr 2e-3 on shorter sequences (2 recall lines, 1 hop query), 7,000 steps",
+             "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps")
+
+
+def step_times(profile: dict, names=STEP_ARMS, reps: int = 3, steps: int = 10) -> dict:
+    """Seconds per base-training step of each arm (``None``: the committed recipe's first stage; a name: that variant),
+    each with its own batches (first ``steps`` of its seeded stream), kernels, lr and optimizer on the stand-in, the arms
+    alternating ``reps`` times in one process on the current thread count; and the seconds to draw a batch. Ratios to
+    the first arm: machines of one kind differ in speed, so compare the ratios, not the times."""
+    import statistics
+    import time
+
+    import torch
+    from transformers import GPT2LMHeadModel
+    from helpers.base_training import Recipe, training_batch
+    from helpers.bases import base_config, base_task, curriculum, get_pretrained, replay_for, stage_profiles
+    from helpers.model import use_kernels
+    from helpers.tokenizer import tokenizer_from_profile
+    from helpers.training import adamw, train_step
+    stand_in = get_pretrained(profile, progress=False)
+    arms = {}
+    for name in names:
+        spec = VARIANTS[name] if name is not None else {"task": "hashchain", "recipe": {}}
+        if spec.get("from") or spec.get("model"):
+            raise ValueError(f"names: {name!r} starts from another model or architecture; time variants from the stand-in")
+        task = spec["task"]
+        p = variant_profile(profile, spec) if name is not None else stage_profiles(task, profile)[0]
+        config = base_config(task, p)
+        recipe = Recipe(**config["recipe"])
+        tokenizer = tokenizer_from_profile(p["tokenizer"])
+        task_config, easier, replay = base_task(task, p), curriculum(task, p), replay_for(p, tokenizer)
+        began = time.perf_counter()
+        batches = [training_batch(task_config, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
+                                  recipe.extra_queries, easier, replay, recipe.end_queries) for step in range(steps)]
+        draw = (time.perf_counter() - began) / steps
+        model = use_kernels(GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True), config.get("kernels", "eager"))
+        model.train()
+        arms[name] = {"model": model, "optimizer": adamw(model.parameters(), recipe.lr, recipe.weight_decay),
+                      "batches": batches, "lr": recipe.lr, "kernels": config.get("kernels", "eager"), "draw": draw}
+    times = {name: [] for name in names}
+    for _ in range(reps):
+        for name, arm in arms.items():
+            began = time.perf_counter()
+            for x, y in arm["batches"]:
+                train_step(arm["model"], arm["optimizer"], x, y, arm["lr"])
+            times[name].append((time.perf_counter() - began) / steps)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    return {"threads": torch.get_num_threads(), "reps": reps, "steps": steps,
+            "arms": [{"variant": name, "kernels": arms[name]["kernels"], "batch_width": arms[name]["batches"][0][0].shape[1],
+                      "s_per_step": round(median[name], 4), "s_per_batch_drawn": round(arms[name]["draw"], 4),
+                      "speedup": round(median[names[0]] / median[name], 3)} for name in names]}
 
 
 def train_variant(name: str, profile: dict, time_limit_s: float, progress: bool = True) -> Path:
@@ -137,9 +208,17 @@ def main(argv=None) -> int:
     parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="only this one (repeatable)")
     parser.add_argument("--time-limit", type=float, default=3600.0, help="seconds per variant (default 3600)")
     parser.add_argument("--train-only", action="store_true", help="train, do not score or write the results")
+    parser.add_argument("--step-times", action="store_true",
+                        help=f"only time a training step of the committed recipe and the faster variants side by side, one "
+                             f"thread, into results/<profile>/{STEP_TIMES}")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     profile = get_profile(args.profile)
+    if args.step_times:
+        times = step_times(profile)
+        save_results(profile, STEP_TIMES, {"profile": args.profile, **times})
+        print(json.dumps(times["arms"], indent=1))
+        return 0
     names = args.variant or list(VARIANTS)
     rows = []
     for name in names:
@@ -150,7 +229,8 @@ def main(argv=None) -> int:
         scores = base_scores(spec["task"], model_dir, profile)
         total_steps, total_minutes = training_total(name)
         rows.append({"variant": name, "task": spec["task"], "recipe": spec["recipe"], "from": spec.get("from"),
-                     "model": spec.get("model", {}), "steps": info["curve"][-1]["step"],
+                     "model": spec.get("model", {}), **{k: spec[k] for k in ("kernels", "curriculum") if k in spec},
+                     "steps": info["curve"][-1]["step"],
                      "minutes": info["curve"][-1]["seconds"] / 60, "total_steps": total_steps, "total_minutes": total_minutes,
                      "stopped_at_time_limit": info["stopped_at_time_limit"], **scores})
         print(f"{name}: {scores['targets']}; criteria {'met' if scores['criteria']['passed'] else 'NOT met'}")
