@@ -32,7 +32,7 @@ from .errors import BaseMismatchError, MissingFileError, Refused
 from .pretraining import PretrainConfig, Vocab, pretrain
 from .pretraining import finished as pretraining_finished
 from .io import atomic_write_json, read_json
-from .model import KERNELS, build_model, use_kernels
+from .model import build_model, check_kernels, use_kernels
 from .paths import BASES, RUNS
 from .profiles import get_profile
 from .runs import Run, provenance, sha256_file, training_environment
@@ -94,11 +94,9 @@ def base_config(task: str, profile: dict) -> dict:
         config["curriculum"] = profile["base"][task]["curriculum"]
     if profile["base"][task].get("restarts"):
         config["restarts"] = profile["base"][task]["restarts"]
-    kernels = profile["base"][task].get("kernels", "eager")
-    if kernels not in KERNELS:  # refused before anything trains
-        raise TaskConfigError(f"base.{task}.kernels: allowed values are {KERNELS}, got {kernels!r}")
-    if kernels != "eager":  # the committed bases' configs stay as they were
-        config["kernels"] = kernels
+    # refused here, before anything trains; "eager" is left out, so the committed bases' configs stay as they were
+    if check_kernels(profile["base"][task].get("kernels", "eager"), f"base.{task}.kernels") != "eager":
+        config["kernels"] = profile["base"][task]["kernels"]
     if profile.get("base_init"):  # fine-tuned from given weights: they, not the stand-in, are the start
         config["base_init"] = profile["base_init"]
     elif uses_pretraining(profile):
@@ -312,9 +310,11 @@ def _fine_tune_pretrained(task, profile, config, recipe, task_config, easier, ou
                               f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
     check_tokenizer_covers(tokenizer, task_config, what=f"base_init {config['base_init']}")
     check_training(model, tokenizer, task_config, recipe, config["eval_points"], config["stop_when"], curriculum=easier)
+    if config.get("kernels"):  # else the weights train with the kernels they load with, as before
+        use_kernels(model, config["kernels"], f"base.{task}.kernels")
     log, finished = train_base(model, tokenizer, task_config, recipe, config["eval_points"], checkpoint_dir=checkpoint_dir,
                                progress=progress, time_limit_s=time_limit_s, stop_when=config["stop_when"], curriculum=easier)
-    if not finished and not keep_at_limit:
+    if not finished and (not keep_at_limit or not log):  # nothing to keep before the first evaluation
         return None
     return _save_model_dir(model, tokenizer, out_dir, {
         "config": config, "seed": recipe.seed, "curve": log, "copy_curve": [], "train_seconds": log[-1]["seconds"],

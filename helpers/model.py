@@ -50,8 +50,15 @@ def use_fused_activation(model):
 # attention, the activation the model was built with), or "fast": SDPA attention and the erf GELU ("gelu", within
 # about 1e-3 of GPT-2's tanh approximation, whose kernel takes 3x the erf one's time on the AVX2 CPU measured,
 # tools.step_bench): 1.24x a step of the HashChain base's shorter sequences on one thread, 2.18x with them against the
-# committed recipe's sequences (python -m tools.base_variants --step-times). The erf GELU is saved in the model's config, so a loaded model runs what it trained with.
+# committed recipe's sequences (python -m tools.base_variants --step-times). The erf GELU is saved in the model's
+# config, so a loaded model runs what it trained with.
 KERNELS = ("eager", "fast")
+
+
+def check_kernels(kernels, where: str = "kernels") -> str:
+    if kernels not in KERNELS:
+        raise TaskConfigError(f"{where}: allowed values are {KERNELS}, got {kernels!r}")
+    return kernels
 
 
 def use_kernels(model, kernels: str, where: str = "kernels"):
@@ -64,9 +71,7 @@ def use_kernels(model, kernels: str, where: str = "kernels"):
     Traceback (most recent call last):
     helpers.tasks.TaskConfigError: base.hashchain.kernels: allowed values are ('eager', 'fast'), got 'quick'
     """
-    if kernels not in KERNELS:
-        raise TaskConfigError(f"{where}: allowed values are {KERNELS}, got {kernels!r}")
-    if kernels == "eager":
+    if check_kernels(kernels, where) == "eager":
         model.config._attn_implementation = "eager"
         return model
     from transformers.activations import ACT2FN

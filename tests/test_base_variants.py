@@ -109,6 +109,16 @@ def test_fast_kernels_train_with_sdpa_attention_and_the_erf_gelu_and_the_model_k
     assert fast["sha256"] != eager["sha256"]
 
 
+def test_a_time_limit_before_the_first_evaluation_keeps_no_model_and_a_later_run_trains_it(tiny_base, tmp_path):
+    profile = get_profile("smoke")  # evaluates every 20 steps; the limit stops it after its first step
+    out = tmp_path / "model"
+    assert train_base_dir("hashhop", profile, out, progress=False, checkpoint_dir=tmp_path / "checkpoint",
+                          time_limit_s=1e-9, keep_at_limit=True, start=tiny_base) is None
+    assert not out.exists()  # no model a later run could mistake for one trained to its limit
+    info = train_base_dir("hashhop", profile, out, progress=False, checkpoint_dir=tmp_path / "checkpoint", start=tiny_base)
+    assert info["curve"][-1]["step"] == Recipe(**base_config("hashhop", profile)["recipe"]).steps and not info["stopped_at_time_limit"]
+
+
 def test_a_variant_trained_with_another_recipe_is_refused_not_reused(tmp_path, monkeypatch):
     import pytest
     from helpers import paths

@@ -67,6 +67,19 @@ def test_the_papers_path_fine_tunes_pretrained_weights_on_the_base_task(gpt2_lik
     assert len(tokenizer) == len(load_pretrained(gpt2_like)[1])  # the weights' own BPE tokenizer, not the hash one
     configs = experiments.run_configs(profile, "planning", [2], [0], eval_n=4, steps=2)
     assert train_lora_run(configs[0], root=tmp_path / "lora", progress=False)["accuracy"]
+    assert read_json(base / "config.json")["activation_function"] != "gelu"  # no kernels asked for: GPT-2's tanh GELU
+
+
+def test_the_papers_path_trains_with_fast_kernels_when_asked(gpt2_like, tmp_path, monkeypatch):
+    from helpers import bases
+    from helpers.io import read_json
+    monkeypatch.setattr(bases, "RUNS", tmp_path / "runs")
+    profile = get_profile("smoke", {"base_source": "train", "base_init": str(gpt2_like),
+                                    "base": {"recipe": {"steps": 3, "eval_every": 3, "checkpoint_every": 3},
+                                             "hashhop": {"kernels": "fast"}}})
+    base = bases.get_base("hashhop", profile, progress=False)
+    assert read_json(base / "base_info.json")["config"]["kernels"] == "fast"
+    assert read_json(base / "config.json")["activation_function"] == "gelu"  # the erf GELU it trained with
 
 
 def test_base_init_that_cannot_load_is_refused_before_training(tmp_path):
