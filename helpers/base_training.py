@@ -221,6 +221,13 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
     return evals
 
 
+def recipe_batch(task: TaskConfig, tokenizer, recipe: Recipe, step: int, curriculum: tuple = (), replay=None):
+    """The ``step``-th batch ``train_base`` trains on with ``recipe`` (``training_batch`` with the recipe's seed, batch
+    size and per-sequence queries)."""
+    return training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
+                          recipe.extra_queries, curriculum, replay, recipe.end_queries)
+
+
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],
                checkpoint_dir: Path | None = None, progress: bool = True, time_limit_s: float | None = None,
                stop_when: dict | None = None, curriculum: tuple = (), replay=None) -> tuple[list[dict], bool]:
@@ -240,8 +247,7 @@ def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: 
     bar = tqdm(total=recipe.steps, initial=step, desc="base", disable=not progress)
     try:
         while step < recipe.steps:
-            x, y = training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size,
-                                  recipe.recall_lines, recipe.extra_queries, curriculum, replay, recipe.end_queries)
+            x, y = recipe_batch(task, tokenizer, recipe, step, curriculum, replay)
             loss = train_step(model, optimizer, x, y, schedule("cosine", step, recipe.lr, recipe.warmup_steps, recipe.steps))
             step += 1
             bar.update(1)

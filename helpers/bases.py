@@ -95,8 +95,9 @@ def base_config(task: str, profile: dict) -> dict:
     if profile["base"][task].get("restarts"):
         config["restarts"] = profile["base"][task]["restarts"]
     # refused here, before anything trains; "eager" is left out, so the committed bases' configs stay as they were
-    if check_kernels(profile["base"][task].get("kernels", "eager"), f"base.{task}.kernels") != "eager":
-        config["kernels"] = profile["base"][task]["kernels"]
+    kernels = check_kernels(profile["base"][task].get("kernels", "eager"), f"base.{task}.kernels")
+    if kernels != "eager":
+        config["kernels"] = kernels
     if profile.get("base_init"):  # fine-tuned from given weights: they, not the stand-in, are the start
         config["base_init"] = profile["base_init"]
     elif uses_pretraining(profile):
@@ -271,8 +272,7 @@ def train_base_dir(task: str, profile: dict, out_dir: Path, progress: bool = Tru
             return None
         if time_limit_s is not None:
             time_limit_s = max(1e-9, time_limit_s - (time.time() - began))
-        model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True).to(training_device())
-        model.config._attn_implementation = "eager"
+        model = GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True).to(training_device())  # kernels set by use_kernels below
         replay = replay_for(profile, tokenizer) if uses_pretraining(profile) else None
     torch.set_num_threads(max(1, torch.get_num_threads()))
     copy_log = []

@@ -115,11 +115,12 @@ def step_times(profile: dict, names=STEP_ARMS, reps: int = 3, steps: int = 10) -
 
     import torch
     from transformers import GPT2LMHeadModel
-    from helpers.base_training import Recipe, training_batch
+    from helpers.base_training import Recipe, recipe_batch
     from helpers.bases import base_config, base_task, curriculum, get_pretrained, replay_for, stage_profiles
     from helpers.model import use_kernels
     from helpers.tokenizer import tokenizer_from_profile
-    from helpers.training import adamw, train_step
+    from helpers.training import adamw
+    from tools.step_bench import seconds_per_step
     stand_in = get_pretrained(profile, progress=False)
     arms = {}
     for name in names:
@@ -133,20 +134,17 @@ def step_times(profile: dict, names=STEP_ARMS, reps: int = 3, steps: int = 10) -
         tokenizer = tokenizer_from_profile(p["tokenizer"])
         task_config, easier, replay = base_task(task, p), curriculum(task, p), replay_for(p, tokenizer)
         began = time.perf_counter()
-        batches = [training_batch(task_config, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                                  recipe.extra_queries, easier, replay, recipe.end_queries) for step in range(steps)]
+        batches = [recipe_batch(task_config, tokenizer, recipe, step, easier, replay) for step in range(steps)]
         draw = (time.perf_counter() - began) / steps
-        model = use_kernels(GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True), config.get("kernels", "eager"))
+        kernels = config.get("kernels", "eager")
+        model = use_kernels(GPT2LMHeadModel.from_pretrained(stand_in, use_safetensors=True), kernels)
         model.train()
         arms[name] = {"model": model, "optimizer": adamw(model.parameters(), recipe.lr, recipe.weight_decay),
-                      "batches": batches, "lr": recipe.lr, "kernels": config.get("kernels", "eager"), "draw": draw}
+                      "batches": batches, "lr": recipe.lr, "kernels": kernels, "draw": draw}
     times = {name: [] for name in names}
     for _ in range(reps):
         for name, arm in arms.items():
-            began = time.perf_counter()
-            for x, y in arm["batches"]:
-                train_step(arm["model"], arm["optimizer"], x, y, arm["lr"])
-            times[name].append((time.perf_counter() - began) / steps)
+            times[name].append(seconds_per_step(arm["model"], arm["optimizer"], arm["batches"], arm["lr"]))
     median = {name: statistics.median(t) for name, t in times.items()}
     return {"threads": torch.get_num_threads(), "reps": reps, "steps": steps,
             "arms": [{"variant": name, "kernels": arms[name]["kernels"], "batch_width": arms[name]["batches"][0][0].shape[1],
