@@ -36,11 +36,14 @@ def _links(prompt: str) -> list[tuple[str, str]]:
 
 
 def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int,
-                   end_queries: int = 0) -> list[tuple[str, bool]]:
+                   end_queries: int = 0, depth_queries: int = 0) -> list[tuple[str, bool]]:
     """Segments ``(text, supervised)`` of one training sequence: the paper-format prompt and its
     answer first (so evaluation prompts are exactly a training prefix), then recall lines and extra
     hop queries about the same map, then (HashChain only) ``end_queries`` shortest-path queries from a
-    hash inside one chain, whose only path is the rest of that chain: its answer is the chain's end.
+    hash inside one chain, whose only path is the rest of that chain: its answer is the chain's end, and
+    (HashChain only) ``depth_queries`` depth queries ``Start: <start> / Target: <hash> / Hops: <d>``: how many
+    links lead from the map's start to a hash of one of its chains (the quantity the shortest chain's end
+    has least of among the chain ends).
 
     >>> cfg = HashHopConfig(chain_length=3, max_hops=1, hash_length=2, alphabet="abcd")
     >>> "".join(t for t, _ in dense_sequence(cfg, random.Random(0), 1, 1))
@@ -71,11 +74,21 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
             while end in nxt:
                 end = nxt[end]
             segments += [(f"\nStart: {key}\nTask: shortest path\nTarget:", False), (ANSWER_SEPARATOR + end, True)]
+    if depth_queries and not isinstance(task, HashHopConfig):
+        parent = {v: k for k, v in links}
+        start = next(k for k, _ in links if k not in keys)
+        for _ in range(depth_queries):
+            target = node = rng.choice(sorted(parent))
+            depth = 0
+            while node != start:
+                node, depth = parent[node], depth + 1
+            segments += [(f"\nStart: {start}\nTarget: {target}\nHops:", False), (f"{ANSWER_SEPARATOR}{depth}", True)]
     return segments
 
 
 def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
-                   recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None, end_queries: int = 0):
+                   recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None, end_queries: int = 0,
+                   depth_queries: int = 0):
     """One seeded batch of dense sequences. ``curriculum``: easier variants of ``task`` (e.g. shorter
     chains); each sequence draws its task uniformly from ``(task, *curriculum)``. ``replay``:
     ``(vocab, parts, every)`` puts one pretraining-stand-in sequence in every ``every`` rows, so the
@@ -83,7 +96,8 @@ def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size
     rng = random.Random(f"{seed}-{step}")
     tasks = (task, *curriculum)
     n_replay = batch_size // replay[2] if replay else 0
-    sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries, end_queries)
+    sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries, end_queries,
+                                depth_queries)
                  for _ in range(batch_size - n_replay)]
     encoded = encode_segments(tokenizer, sequences)
     if n_replay:
@@ -185,10 +199,13 @@ class Recipe:
     seed: int
     copy_steps: int       # induction warm-up (stage 1) budget; 0 skips the stage
     copy_target: float    # stage 1 ends once held-out copy accuracy reaches this
+    # HashChain: depth queries (links from the start to a hash) per sequence; absent from the committed bases' recipes,
+    # which trained without them (0)
+    depth_queries: int = 0
 
     def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
         for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0), ("copy_steps", 0),
-                          ("extra_queries", 0), ("end_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
+                          ("extra_queries", 0), ("end_queries", 0), ("depth_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise TaskConfigError(f"recipe.{name}: must be an integer >= {low}, got {value!r}")
@@ -213,7 +230,8 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
     evals = point_samples(task, eval_points, recipe.eval_n, seed=SEED_OFFSETS["base_eval"] + recipe.seed)
     check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
     longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                                 recipe.extra_queries, end_queries=recipe.end_queries)[0].shape[1]
+                                 recipe.extra_queries, end_queries=recipe.end_queries,
+                                 depth_queries=recipe.depth_queries)[0].shape[1]
                   for t in (task, *curriculum))
     check_fits(model, longest, "the training sequences")
     if recipe.copy_steps:
@@ -225,7 +243,7 @@ def recipe_batch(task: TaskConfig, tokenizer, recipe: Recipe, step: int, curricu
     """The ``step``-th batch ``train_base`` trains on with ``recipe`` (``training_batch`` with the recipe's seed, batch
     size and per-sequence queries)."""
     return training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                          recipe.extra_queries, curriculum, replay, recipe.end_queries)
+                          recipe.extra_queries, curriculum, replay, recipe.end_queries, recipe.depth_queries)
 
 
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .base_training import hash_token_ids, training_batch
+from .base_training import Recipe, hash_token_ids, recipe_batch
 from .bases import base_recipe, base_task, curriculum, uses_pretraining
 from .encoding import collate, encode
 from .experiments import task_dict
@@ -51,8 +51,7 @@ def stage_costs(profile: dict) -> list[dict]:
         add("pretraining stand-in", pre["steps"], x.numel(), 6 * params)
     for task in ("hashhop", "hashchain"):
         recipe = base_recipe(task, profile)
-        x, _ = training_batch(base_task(task, profile), tok, 0, 0, recipe["batch_size"], recipe["recall_lines"],
-                              recipe["extra_queries"], curriculum(task, profile), end_queries=recipe["end_queries"])
+        x, _ = recipe_batch(base_task(task, profile), tok, Recipe(**recipe), 0, curriculum(task, profile))
         add(f"base {task}", recipe["steps"], x.numel(), 6 * params)
     lp = profile["lora"]
     blocks = lp["last_n_blocks"] or model_cfg["n_layer"]

@@ -7,7 +7,7 @@ Stages: the pretraining stand-in, the base fine-tune (both tasks), LoRA on the p
 profile's smallest and largest rank, full fine-tuning, evaluation (greedy exact match), the rank
 analysis of the largest-rank adapter, and the report. Each builds its model and batches with the same
 functions the real stages use (``helpers.training.train_step`` on ``pretraining_batch`` /
-``training_batch`` / the LoRA task's encoded samples), at the profile's model, tokenizer, task sizes and
+``recipe_batch`` / the LoRA task's encoded samples), at the profile's model, tokenizer, task sizes and
 target modules; only the batch is smaller (``--batch``, or each stage's own with ``--profile-batch``) and
 the steps few. One line per stage: shapes, seconds per step (the median of the steps after a warm-up one),
 peak memory. Writes only to a temporary folder (``--record``: also ``results/<profile>/dryrun[-cuda].json``).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .base_training import hash_token_ids, training_batch
+from .base_training import Recipe, hash_token_ids, recipe_batch
 from .bases import base_recipe, base_task, curriculum
 from .cli import Parser, whole
 from .encoding import check_tokenizer_covers, collate, encode
@@ -97,8 +97,8 @@ def dry_run(profile: dict, steps: int = 2, batch: int | None = 2, device: str | 
         t = base_task(task, profile)
         check_tokenizer_covers(tok, t, what=f"the {profile['name']} tokenizer")
         size = batch or base_recipe(task, profile)["batch_size"]
-        batches = [training_batch(t, tok, 0, s, size, recipe["recall_lines"], recipe["extra_queries"],
-                                  curriculum(task, profile), end_queries=recipe["end_queries"]) for s in range(steps)]
+        batches = [recipe_batch(t, tok, Recipe(**dict(recipe, batch_size=size)), s, curriculum(task, profile))
+                   for s in range(steps)]
         sec = _time_steps(model, list(model.parameters()), batches, recipe["lr"], dev)
         rows.append(_line(f"base {task}", f"batch {size} x {max(b[0].shape[1] for b in batches)} tokens", sec, dev,
                           batches[-1][0].numel()))

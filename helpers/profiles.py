@@ -78,6 +78,9 @@ _SMALL = {
                       "eval_shortest": [2, 3, 4, 5], "stop_when": {"2": 0.95, "3": 0.8}},
         "recipe": {"lr": 1e-3, "batch_size": 32, "warmup_steps": 100, "steps": 16000, "copy_steps": 0, "copy_target": 0.9,
                    "recall_lines": 8, "extra_queries": 3, "end_queries": 0, "weight_decay": 0.01,
+                   # HashChain: depth queries per sequence (Start: <start> / Target: <hash> / Hops: <links>;
+                   # helpers.base_training.dense_sequence), tried by tools.base_variants
+                   "depth_queries": 0,
                    "eval_every": 250, "eval_n": 200, "checkpoint_every": 250, "seed": 0},
         # one pretraining-mixture sequence in every 8 rows, so the digits keep the meaning the stand-in gave them
         "replay_every": 8,

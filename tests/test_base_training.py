@@ -50,6 +50,36 @@ def test_end_queries_ask_the_shortest_path_from_inside_a_chain_and_leave_the_res
     assert dense_sequence(HOP, random.Random(0), 1, 1, end_queries=3) == dense_sequence(HOP, random.Random(0), 1, 1)
 
 
+def test_depth_queries_ask_how_many_links_lead_from_the_start_and_leave_the_rest_unchanged():
+    """Each depth query names the map's start and a hash of its chains; the answer is the number of hops that reach that
+    hash from the start (a chain end's depth is its chain's length less one: the start is the chain's first hash); 0 draws nothing."""
+    depths = set()
+    for seed in range(40):
+        segments = dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1, depth_queries=3)
+        assert segments[:-6] == dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1)
+        prompt, sample_answer = segments[0][0], segments[1][0].strip()
+        start = prompt.split("Start: ")[1].split("\n")[0]
+        links = [tuple(line.split("=>")) for line in prompt.split("\n") if "=>" in line]
+        parent = {v: k for k, v in links}
+        for (query, sup0), (answer, sup1) in zip(segments[-6::2], segments[-5::2]):
+            _, start_line, target_line, hops_line = query.split("\n")
+            target = target_line.split(": ")[1]
+            assert not sup0 and sup1 and start_line == f"Start: {start}" and hops_line == "Hops:"
+            depth = int(answer.strip())
+            node = target
+            for _ in range(depth):  # depth links back from the target lead to the start, and no fewer do
+                assert node != start
+                node = parent[node]
+            assert node == start
+            depths.add(depth)
+        # the shortest chain's end has the least depth of all chain ends (hashes that lead nowhere)
+        ends = {v for _, v in links} - {k for k, _ in links}
+        depth_of = lambda h: 1 + depth_of(parent[h]) if parent[h] != start else 1
+        assert min(ends, key=depth_of) == sample_answer
+    assert depths == {1, 2, 3}
+    assert dense_sequence(HOP, random.Random(0), 1, 1, depth_queries=3) == dense_sequence(HOP, random.Random(0), 1, 1)
+
+
 def test_training_batches_are_seeded_per_step_and_pad_is_never_a_label():
     tok = build_tokenizer("abcdefgh", 2, "whole")
     x1, y1 = training_batch(HOP, tok, seed=3, step=7, batch_size=8, recall_lines=2, extra_queries=1)

@@ -23,7 +23,9 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
         variant = base_config(task, variant_profile(profile, spec))
         assert "restarts" not in variant
         Recipe(**variant["recipe"])  # a valid recipe: refused before any training otherwise
-        changed = {k for k in committed["recipe"] if committed["recipe"][k] != variant["recipe"][k]}
+        # a key the committed recipe lacks (depth_queries) trained as its Recipe default
+        value = lambda config, k: config["recipe"].get(k, Recipe.__dataclass_fields__[k].default)
+        changed = {k for k in {*committed["recipe"], *variant["recipe"]} if value(committed, k) != value(variant, k)}
         assert changed == set(spec["recipe"])
         model = spec.get("model", {})
         assert {k for k in committed["model"] if committed["model"][k] != variant["model"][k]} == set(model)
@@ -39,6 +41,12 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
             assert changed == {"seed"} and variant["recipe"]["seed"] == int(name.split()[-1])
         if "end-of-chain" in name:
             assert variant["recipe"]["end_queries"] == int(name.split(":")[1].split()[0]) > 0
+            assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
+        depth = re.search(r"(\d+) depth queries", name)
+        assert bool(depth) == ("depth_queries" in changed)
+        if depth:
+            assert variant["recipe"]["depth_queries"] == int(depth.group(1)) > 0
+        if "instead of recall lines and hop queries" in name:
             assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
         if "from the committed HashHop base" in name:  # another task's committed base as the start, its recipe as is
             assert spec["from"] == "models/hashhop-small" and changed == {"steps"}
