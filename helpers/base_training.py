@@ -31,8 +31,26 @@ from .tasks import (MAX_SEED, ANSWER_SEPARATOR, HashHopConfig, TaskConfig, TaskC
 
 
 # ----------------------------------------------------------------------------- training sequences
-def _links(prompt: str) -> list[tuple[str, str]]:
+def map_links(prompt: str) -> list[tuple[str, str]]:
     return [tuple(line.split("=>")) for line in prompt.split("\n") if "=>" in line]
+
+
+def link_depths(links: list[tuple[str, str]]) -> tuple[str, dict[str, int]]:
+    """HashChain: the map's start (the one key of several links) and the depth of every other hash (how many links lead to
+    it from the start; a chain end's is its chain's length less one).
+
+    >>> link_depths([("s", "a"), ("a", "b"), ("s", "c")])
+    ('s', {'a': 1, 'b': 2, 'c': 1})
+    """
+    parent = {v: k for k, v in links}
+    start = next(k for k, _ in links if k not in parent)
+    depth = {}
+    for node in parent:
+        walk, d = node, 0
+        while walk != start:
+            walk, d = parent[walk], d + 1
+        depth[node] = d
+    return start, dict(sorted(depth.items()))
 
 
 def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int,
@@ -50,9 +68,15 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
     'Map:\\nad=>dd\\ndd=>cb\\nStart: ad\\nHops: 1\\nTarget: dd\\ndd=>cb\\nStart: dd\\nHops: 1\\nTarget: cb'
     """
     make = hashhop_sample if isinstance(task, HashHopConfig) else hashchain_sample
-    sample = make(task, rng)
+    return sample_segments(task, make(task, rng), rng, recall_lines, extra_queries, end_queries, depth_queries)
+
+
+def sample_segments(task: TaskConfig, sample, rng: random.Random, recall_lines: int, extra_queries: int,
+                    end_queries: int = 0, depth_queries: int = 0) -> list[tuple[str, bool]]:
+    """``dense_sequence``'s segments for a given ``sample`` of ``task`` (its queries drawn from ``rng``): e.g. a
+    held-out prompt followed by the queries a recipe trains with."""
     segments = [(sample.prompt, False), (ANSWER_SEPARATOR + sample.answer, True)]
-    links = _links(sample.prompt)
+    links = map_links(sample.prompt)
     nxt = dict(links)  # HashChain's start has several links; recall lines only ask unique keys
     keys = [k for k, _ in links if sum(1 for kk, _ in links if kk == k) == 1]
     for _ in range(recall_lines):
@@ -75,14 +99,10 @@ def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extr
                 end = nxt[end]
             segments += [(f"\nStart: {key}\nTask: shortest path\nTarget:", False), (ANSWER_SEPARATOR + end, True)]
     if depth_queries and not isinstance(task, HashHopConfig):
-        parent = {v: k for k, v in links}
-        start = next(k for k, _ in links if k not in keys)
+        start, depth = link_depths(links)
         for _ in range(depth_queries):
-            target = node = rng.choice(sorted(parent))
-            depth = 0
-            while node != start:
-                node, depth = parent[node], depth + 1
-            segments += [(f"\nStart: {start}\nTarget: {target}\nHops:", False), (f"{ANSWER_SEPARATOR}{depth}", True)]
+            target = rng.choice(list(depth))
+            segments += [(f"\nStart: {start}\nTarget: {target}\nHops:", False), (f"{ANSWER_SEPARATOR}{depth[target]}", True)]
     return segments
 
 

@@ -204,3 +204,35 @@ def test_step_times_time_each_arm_with_its_own_batches_and_kernels_against_the_c
     assert arms[1]["batch_width"] < arms[0]["batch_width"]  # 2 recall lines and 1 hop query in place of 8 and 3
     with pytest.raises(ValueError, match="names: .* starts from another model"):
         step_times(get_profile("smoke"), names=(None, "hashchain: from the committed HashHop base, 4,500 steps"))
+
+
+def test_depth_scores_ask_each_chain_end_in_the_training_layout_and_score_the_answers(monkeypatch):
+    """The depth probe asks every chain end of every held-out prompt after the recipe's recall lines and hop queries, in
+    the depth queries' training format; answers that are the true depths score 1 on both measures, a constant depth
+    scores the share of ends at that depth and never puts the shortest chain's end alone lowest."""
+    import helpers.diagnostics
+    from helpers.base_training import link_depths, map_links
+    from tools.base_variants import depth_scores
+    profile = get_profile("small", {"eval": {"n_per_point": 12}, "base": {"hashchain": {"eval_shortest": [2, 3]}}})
+    recipe = {"recall_lines": 2, "extra_queries": 1}
+    seen = []
+
+    def truth(model, tokenizer, samples):
+        seen.extend(samples)
+        return [s.answer for s in samples]
+    monkeypatch.setattr(helpers.diagnostics, "greedy_answers", truth)
+    got = depth_scores(BASES / "hashchain-small", profile, recipe)
+    assert got == {2: {"ends": 1.0, "shortest_least": 1.0, "n": 12}, 3: {"ends": 1.0, "shortest_least": 1.0, "n": 12}}
+    for query in seen:
+        context, asked = query.prompt.rsplit("\nStart: ", 1)
+        assert context.count("=>") == context.split("Start:")[0].count("=>") + recipe["recall_lines"]
+        assert context.count("\nHops: ") == recipe["extra_queries"]
+        start, target = asked.split("\nTarget: ")[0], asked.split("\nTarget: ")[1].split("\n")[0]
+        map_text = context.split("Start:")[0]
+        assert asked.endswith("\nHops:") and (start, int(query.answer)) == (link_depths(map_links(map_text))[0],
+                                                                           link_depths(map_links(map_text))[1][target])
+    monkeypatch.setattr(helpers.diagnostics, "greedy_answers", lambda m, t, samples: ["1"] * len(samples))
+    ones = depth_scores(BASES / "hashchain-small", profile, recipe)
+    share = lambda point: sum(q.answer == "1" for q in seen if q.meta["shortest"] == point) / sum(q.meta["shortest"] == point for q in seen)
+    assert ones[2]["shortest_least"] == ones[3]["shortest_least"] == 0.0
+    assert 0 < ones[2]["ends"] == share(2) and ones[3]["ends"] == share(3) == 0.0

@@ -206,7 +206,7 @@ def training_total(name: str) -> tuple[int, float]:
 
 def main(argv=None) -> int:
     import torch
-    from helpers.bases import base_scores
+    from helpers.bases import base_config, base_scores
     from helpers.io import read_json
     from helpers.paths import REPO_ROOT
     from helpers.profiles import get_profile
@@ -235,6 +235,9 @@ def main(argv=None) -> int:
             continue
         spec, info = VARIANTS[name], read_json(model_dir / "base_info.json")
         scores = base_scores(spec["task"], model_dir, profile)
+        recipe = base_config(spec["task"], variant_profile(profile, spec))["recipe"]
+        if recipe.get("depth_queries"):
+            scores["depth"] = depth_scores(model_dir, profile, recipe)
         total_steps, total_minutes = training_total(name)
         rows.append({"variant": name, "task": spec["task"], "recipe": spec["recipe"], "from": spec.get("from"),
                      "model": spec.get("model", {}), **{k: spec[k] for k in ("kernels", "curriculum") if k in spec},
@@ -248,6 +251,56 @@ def main(argv=None) -> int:
         table = merged(stored_variants(profile), rows, references, args.time_limit)
         save_results(profile, "02_base_variants.json", {"profile": args.profile, **table})
     return 0
+
+
+def shortest_alone_least(said: list[tuple[float, bool]]) -> bool:
+    """Whether the depths a base answered for a map's chain ends, ``(depth, is the shortest chain's end)`` each (``inf``
+    where the answer was no number), put the shortest chain's end strictly below every other end.
+
+    >>> shortest_alone_least([(2, True), (3, False), (4, False)]), shortest_alone_least([(2, True), (2, False)])
+    (True, False)
+    >>> shortest_alone_least([(float("inf"), True), (3, False)]), shortest_alone_least([(1, True), (float("inf"), False)])
+    (False, True)
+    """
+    mine = next(d for d, shortest in said if shortest)
+    return all(mine < d for d, shortest in said if not shortest)
+
+
+def depth_scores(model_dir, profile: dict, recipe: dict) -> dict:
+    """HashChain, a base trained with depth queries: does it know the quantity it must compare? Each held-out prompt that
+    ``bases.base_scores`` asks (the same ``eval.n_per_point`` per shortest length) is followed by its true answer and the
+    recall lines and hop queries ``recipe`` trains with (seeded per prompt), as in training; then the depth of each chain
+    end is asked (``Start`` / ``Target`` / ``Hops``), one end per query, answered greedily. Per shortest length: ``ends``,
+    the share of chain ends whose depth is answered right, and ``shortest_least``, the share of prompts whose answered
+    depths put the shortest chain's end alone below every other chain end (what naming it from them would take)."""
+    import random
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from helpers.base_training import link_depths, map_links, sample_segments
+    from helpers.bases import base_task, eval_points
+    from helpers.diagnostics import chain_ends, greedy_answers
+    from helpers.evaluation import point_samples
+    from helpers.tasks import Sample
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir)
+    task = base_task("hashchain", profile)
+    points = point_samples(task, eval_points("hashchain", profile), profile["eval"]["n_per_point"])
+    out = {}
+    for point, samples in points.items():
+        asked = []  # (prompt index, whether the end is the shortest chain's, the query)
+        for i, sample in enumerate(samples):
+            context = "".join(text for text, _ in sample_segments(
+                task, sample, random.Random(f"depth-{point}-{i}"), recipe["recall_lines"], recipe["extra_queries"]))
+            start, depth = link_depths(map_links(sample.prompt))
+            for end in chain_ends(sample):
+                query = Sample(f"{context}\nStart: {start}\nTarget: {end}\nHops:", str(depth[end]), "hashchain", {"shortest": point})
+                asked.append((i, end == sample.answer, query))
+        answers = greedy_answers(model, tokenizer, [q for _, _, q in asked])
+        right = [a == q.answer for a, (_, _, q) in zip(answers, asked)]
+        said = {}
+        for answer, (i, shortest, _) in zip(answers, asked):
+            said.setdefault(i, []).append((int(answer) if answer.isdigit() else float("inf"), shortest))
+        least = [shortest_alone_least(got) for got in said.values()]
+        out[point] = {"ends": sum(right) / len(right), "shortest_least": sum(least) / len(least), "n": len(samples)}
+    return out
 
 
 def stored_variants(profile: dict) -> dict:
