@@ -127,12 +127,26 @@ def base_variant_findings(profile: str, base: dict) -> list[str]:
                             for k, label in _TARGET_LABELS.items() if k in targets)
         if "hashchain_shortest3_random_end" in targets:
             numbers += f"; random chain end at shortest 3: {targets['hashchain_shortest3_random_end']:.2f}"
+        if row.get("depth"):  # a variant trained with depth queries: how it answers them (tools.base_variants.depth_scores)
+            numbers += "; " + depth_sentence(row["depth"])
         limit = ", stopped at its time limit" if row["stopped_at_time_limit"] else ""
         total = (f"; {row['total_steps']} steps and {row['total_minutes']:.0f} min of base training in all, the model it "
                  f"started from included" if row.get("total_steps", row["steps"]) != row["steps"] else "")
         lines.append(f"Base variant '{row['variant']}' (`tools.base_variants`, {row['steps']} steps, {row['minutes']:.0f} min"
                      f"{limit}{total}): {numbers}: {'meets' if row['criteria']['passed'] else 'does NOT meet'} its targets.")
     return lines
+
+
+def depth_sentence(depth: dict) -> str:
+    """A depth-query variant's depth probe (``tools.base_variants.depth_scores``) in words, per shortest length.
+
+    >>> depth_sentence({"2": {"ends": 0.5, "shortest_least": 0.9, "n": 500}, "3": {"ends": 0.25, "shortest_least": 0.6, "n": 500}})
+    "chain ends' depths answered right at shortest 2 / 3: 0.50 / 0.25, the shortest chain's end alone the least deep by those answers: 0.90 / 0.60"
+    """
+    points = list(depth)
+    each = lambda key: " / ".join(f"{depth[p][key]:.2f}" for p in points)
+    return (f"chain ends' depths answered right at shortest {' / '.join(str(p) for p in points)}: {each('ends')}, the "
+            f"shortest chain's end alone the least deep by those answers: {each('shortest_least')}")
 
 
 def variant_lora_findings(profile: str) -> list[str]:

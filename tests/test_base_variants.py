@@ -67,12 +67,17 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
             assert variant["recipe"]["steps"] == int(steps.group(1).replace(",", ""))
         if "more" in name:
             source = spec["from"]
-            if source in VARIANTS:  # trained further from another variant's model, of the same task
-                assert source != name and VARIANTS[source]["task"] == task
+            before = set()
+            if source in VARIANTS:  # trained further from another variant's model, of the same task, with its recipe
+                origin = VARIANTS[source]
+                assert source != name and origin["task"] == task and origin.get("kernels") == spec.get("kernels")
+                assert {k: v for k, v in origin["recipe"].items() if k != "steps"} == \
+                    {k: v for k, v in spec["recipe"].items() if k != "steps"}
+                before = set(origin["recipe"]) - {"steps"}
             else:
                 assert (BASES / source.split("/", 1)[1] / "base_info.json").exists()
             lr = re.search(r"at lr (\S+)$", name)
-            assert changed == ({"steps", "lr"} if lr else {"steps"})
+            assert changed == ({"steps", "lr"} if lr else {"steps"}) | before
             if lr:
                 assert variant["recipe"]["lr"] == float(lr.group(1))
 

@@ -81,6 +81,16 @@ VARIANTS = {
     "hashchain: 4 depth queries instead of recall lines and hop queries, fast kernels, lr 2e-3, 6,500 steps":
         {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 0, "extra_queries": 0,
                                          "depth_queries": 4}, "kernels": "fast"},
+    # how much compute do the depth queries save? That base and its recipe's twin without them, each trained another
+    # 6,500 steps with its own recipe (a fresh warm-up and schedule, as the committed base's restarts): about 100 minutes
+    # of base training each, side by side
+    "hashchain: the 3 depth queries base (fast kernels, lr 2e-3 on shorter sequences) trained 6,500 steps more":
+        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+                                         "depth_queries": 3}, "kernels": "fast",
+         "from": "hashchain: 3 depth queries, fast kernels, lr 2e-3 on shorter sequences, 6,500 steps"},
+    "hashchain: the fast kernels, lr 2e-3 on shorter sequences base trained 6,500 steps more":
+        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+         "kernels": "fast", "from": "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps"},
 }
 ROOT_NAME = "base-variants"
 STEP_TIMES = "02_base_step_times.json"
