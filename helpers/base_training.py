@@ -36,8 +36,8 @@ def map_links(prompt: str) -> list[tuple[str, str]]:
 
 
 def link_depths(links: list[tuple[str, str]]) -> tuple[str, dict[str, int]]:
-    """HashChain: the map's start (the one key of several links) and the depth of every other hash (how many links lead to
-    it from the start; a chain end's is its chain's length less one).
+    """HashChain: the map's start (the one key that is no link's value) and the depth of every other hash (how many links
+    lead to it from the start; a chain end's is its chain's length less one).
 
     >>> link_depths([("s", "a"), ("a", "b"), ("s", "c")])
     ('s', {'a': 1, 'b': 2, 'c': 1})

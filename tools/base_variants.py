@@ -9,7 +9,8 @@ Each variant trains like ``python -m helpers.bases --retrain`` (from the committ
 from a committed base or another variant's model with ``"from"``), one thread, checkpointed under ``runs/base-variants/<slug>/`` (a rerun
 resumes or loads it), within ``--time-limit`` (default 60 minutes, the issue's retraining budget; the model
 reached then is kept and marked). It is then scored like the committed bases in notebook 02
-(``helpers.bases.base_scores``: 500 held-out prompts per point, greedy exact match, the base criteria). Scoring some
+(``helpers.bases.base_scores``: 500 held-out prompts per point, greedy exact match, the base criteria; a variant trained
+with depth queries also on its answers to them, ``depth_scores``). Scoring some
 variants (``--variant``) replaces their rows of the stored table and keeps the others', each with the time limit it
 trained under.
 """
