@@ -249,10 +249,7 @@ def check_training(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_poin
                               f"so training could never stop early on them")
     evals = point_samples(task, eval_points, recipe.eval_n, seed=SEED_OFFSETS["base_eval"] + recipe.seed)
     check_fits(model, max(len(encode(tokenizer, s)[0]) for group in evals.values() for s in group), "the evaluation prompts")
-    longest = max(training_batch(t, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                                 recipe.extra_queries, end_queries=recipe.end_queries,
-                                 depth_queries=recipe.depth_queries)[0].shape[1]
-                  for t in (task, *curriculum))
+    longest = max(recipe_batch(t, tokenizer, recipe, step)[0].shape[1] for t in (task, *curriculum))
     check_fits(model, longest, "the training sequences")
     if recipe.copy_steps:
         check_fits(model, COPY_MAX_LENGTH, "the copy warm-up sequences")
