@@ -54,25 +54,28 @@ def link_depths(links: list[tuple[str, str]]) -> tuple[str, dict[str, int]]:
 
 
 def dense_sequence(task: TaskConfig, rng: random.Random, recall_lines: int, extra_queries: int,
-                   end_queries: int = 0, depth_queries: int = 0) -> list[tuple[str, bool]]:
+                   end_queries: int = 0, depth_queries: int = 0, start_queries: int = 0) -> list[tuple[str, bool]]:
     """Segments ``(text, supervised)`` of one training sequence: the paper-format prompt and its
     answer first (so evaluation prompts are exactly a training prefix), then recall lines and extra
     hop queries about the same map, then (HashChain only) ``end_queries`` shortest-path queries from a
     hash inside one chain, whose only path is the rest of that chain: its answer is the chain's end, and
     (HashChain only) ``depth_queries`` depth queries ``Start: <start> / Target: <hash> / Hops: <d>``: how many
     links lead from the map's start to a hash of one of its chains (the quantity the shortest chain's end
-    has least of among the chain ends).
+    has least of among the chain ends), and (HashChain only) ``start_queries`` hop queries from the map's start
+    ``Start: <start> / Hops: <k> / Target:``, whose answer is drawn uniformly from the hashes ``k`` links away (``k`` drawn
+    uniformly from the depths the map has): the set of hashes at each depth, which a one-pass shortest-path answer compares.
 
     >>> cfg = HashHopConfig(chain_length=3, max_hops=1, hash_length=2, alphabet="abcd")
     >>> "".join(t for t, _ in dense_sequence(cfg, random.Random(0), 1, 1))
     'Map:\\nad=>dd\\ndd=>cb\\nStart: ad\\nHops: 1\\nTarget: dd\\ndd=>cb\\nStart: dd\\nHops: 1\\nTarget: cb'
     """
     make = hashhop_sample if isinstance(task, HashHopConfig) else hashchain_sample
-    return sample_segments(task, make(task, rng), rng, recall_lines, extra_queries, end_queries, depth_queries)
+    return sample_segments(task, make(task, rng), rng, recall_lines, extra_queries, end_queries, depth_queries,
+                           start_queries)
 
 
 def sample_segments(task: TaskConfig, sample, rng: random.Random, recall_lines: int, extra_queries: int,
-                    end_queries: int = 0, depth_queries: int = 0) -> list[tuple[str, bool]]:
+                    end_queries: int = 0, depth_queries: int = 0, start_queries: int = 0) -> list[tuple[str, bool]]:
     """``dense_sequence``'s segments for a given ``sample`` of ``task`` (its queries drawn from ``rng``): e.g. a
     held-out prompt followed by the queries a recipe trains with."""
     segments = [(sample.prompt, False), (ANSWER_SEPARATOR + sample.answer, True)]
@@ -103,12 +106,21 @@ def sample_segments(task: TaskConfig, sample, rng: random.Random, recall_lines: 
         for _ in range(depth_queries):
             target = rng.choice(list(depth))
             segments += [(f"\nStart: {start}\nTarget: {target}\nHops:", False), (f"{ANSWER_SEPARATOR}{depth[target]}", True)]
+    if start_queries and not isinstance(task, HashHopConfig):
+        start, depth = link_depths(links)
+        at_depth = {}
+        for node, d in depth.items():
+            at_depth.setdefault(d, []).append(node)
+        for _ in range(start_queries):
+            hops = rng.choice(sorted(at_depth))
+            segments += [(f"\nStart: {start}\nHops: {hops}\nTarget:", False),
+                         (ANSWER_SEPARATOR + rng.choice(at_depth[hops]), True)]
     return segments
 
 
 def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size: int,
                    recall_lines: int, extra_queries: int, curriculum: tuple = (), replay=None, end_queries: int = 0,
-                   depth_queries: int = 0):
+                   depth_queries: int = 0, start_queries: int = 0):
     """One seeded batch of dense sequences. ``curriculum``: easier variants of ``task`` (e.g. shorter
     chains); each sequence draws its task uniformly from ``(task, *curriculum)``. ``replay``:
     ``(vocab, parts, every)`` puts one pretraining-stand-in sequence in every ``every`` rows, so the
@@ -117,7 +129,7 @@ def training_batch(task: TaskConfig, tokenizer, seed: int, step: int, batch_size
     tasks = (task, *curriculum)
     n_replay = batch_size // replay[2] if replay else 0
     sequences = [dense_sequence(rng.choice(tasks) if curriculum else task, rng, recall_lines, extra_queries, end_queries,
-                                depth_queries)
+                                depth_queries, start_queries)
                  for _ in range(batch_size - n_replay)]
     encoded = encode_segments(tokenizer, sequences)
     if n_replay:
@@ -222,10 +234,13 @@ class Recipe:
     # HashChain: depth queries (links from the start to a hash) per sequence; absent from the committed bases' recipes,
     # which trained without them (0)
     depth_queries: int = 0
+    # HashChain: hop queries from the map's start (a random hash that many links away) per sequence; absent likewise
+    start_queries: int = 0
 
     def __post_init__(self):  # refused here, before a model is built, rather than by a crash mid-run
         for name, low in (("batch_size", 1), ("warmup_steps", 0), ("steps", 1), ("recall_lines", 0), ("copy_steps", 0),
-                          ("extra_queries", 0), ("end_queries", 0), ("depth_queries", 0), ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
+                          ("extra_queries", 0), ("end_queries", 0), ("depth_queries", 0), ("start_queries", 0),
+                          ("eval_every", 1), ("eval_n", 1), ("checkpoint_every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise TaskConfigError(f"recipe.{name}: must be an integer >= {low}, got {value!r}")
@@ -260,7 +275,8 @@ def recipe_batch(task: TaskConfig, tokenizer, recipe: Recipe, step: int, curricu
     """The ``step``-th batch ``train_base`` trains on with ``recipe`` (``training_batch`` with the recipe's seed, batch
     size and per-sequence queries)."""
     return training_batch(task, tokenizer, recipe.seed, step, recipe.batch_size, recipe.recall_lines,
-                          recipe.extra_queries, curriculum, replay, recipe.end_queries, recipe.depth_queries)
+                          recipe.extra_queries, curriculum, replay, recipe.end_queries, recipe.depth_queries,
+                          recipe.start_queries)
 
 
 def train_base(model, tokenizer, task: TaskConfig, recipe: Recipe, eval_points: list[int],

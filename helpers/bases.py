@@ -79,8 +79,9 @@ def base_recipe(task: str, profile: dict) -> dict:
     recipe = dict(profile["base"]["recipe"], **profile["base"][task].get("recipe", {}))
     if profile.get("base_init"):
         recipe.update(profile["base"]["init_recipe"])
-    if not recipe.get("depth_queries"):  # none (Recipe's default) is left out: the committed bases' configs stay as they were
-        recipe.pop("depth_queries", None)
+    for key in ("depth_queries", "start_queries"):  # none (Recipe's default) is left out: the committed bases' configs stay
+        if not recipe.get(key):
+            recipe.pop(key, None)
     return recipe
 
 

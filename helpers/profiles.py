@@ -81,6 +81,9 @@ _SMALL = {
                    # HashChain: depth queries per sequence (Start: <start> / Target: <hash> / Hops: <links>;
                    # helpers.base_training.dense_sequence), tried by tools.base_variants
                    "depth_queries": 0,
+                   # HashChain: hop queries from the map's start per sequence, answered by a random hash that many links
+                   # away (the hashes at each depth, which the shortest path compares), tried by tools.base_variants
+                   "start_queries": 0,
                    "eval_every": 250, "eval_n": 200, "checkpoint_every": 250, "seed": 0},
         # one pretraining-mixture sequence in every 8 rows, so the digits keep the meaning the stand-in gave them
         "replay_every": 8,

@@ -436,6 +436,8 @@ CASES = [
          TaskConfigError, r"recipe\.steps: must be an integer >= 1, got 0"),
     Case("train_base_dir: negative depth queries", lambda ctx: base_run(ctx, {"base": {"recipe": {"depth_queries": -1}}}),
          TaskConfigError, r"recipe\.depth_queries: must be an integer >= 0, got -1"),
+    Case("train_base_dir: negative start hop queries", lambda ctx: base_run(ctx, {"base": {"recipe": {"start_queries": -1}}}),
+         TaskConfigError, r"recipe\.start_queries: must be an integer >= 0, got -1"),
     Case("train_base_dir: eval_every 0", lambda ctx: base_run(ctx, {"base": {"recipe": {"eval_every": 0}}}),
          TaskConfigError, r"recipe\.eval_every: must be an integer >= 1, got 0"),
     Case("train_base_dir: stop_when on a point never evaluated",

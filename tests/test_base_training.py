@@ -80,6 +80,38 @@ def test_depth_queries_ask_how_many_links_lead_from_the_start_and_leave_the_rest
     assert dense_sequence(HOP, random.Random(0), 1, 1, depth_queries=3) == dense_sequence(HOP, random.Random(0), 1, 1)
 
 
+def test_start_hop_queries_ask_for_a_hash_that_many_links_from_the_start_and_leave_the_rest_unchanged():
+    """Each start hop query names the map's start and a number of hops; its answer lies exactly that many links from the
+    start (an independent parent walk), every depth the map has is asked, and every hash of a depth can be the answer
+    (the draw is over the whole set, not one chain); 0 draws nothing, HashHop ignores them."""
+    depths = set()
+    for seed in range(60):
+        segments = dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1, start_queries=3)
+        assert segments[:-6] == dense_sequence(CHAIN, random.Random(seed), recall_lines=1, extra_queries=1)
+        prompt = segments[0][0]
+        start = prompt.split("Start: ")[1].split("\n")[0]
+        links = [tuple(line.split("=>")) for line in prompt.split("\n") if "=>" in line]
+        parent = {v: k for k, v in links}
+        for (query, sup0), (answer, sup1) in zip(segments[-6::2], segments[-5::2]):
+            _, start_line, hops_line, target_line = query.split("\n")
+            assert not sup0 and sup1 and start_line == f"Start: {start}" and target_line == "Target:"
+            hops, node = int(hops_line.split(": ")[1]), answer.strip()
+            assert answer.startswith(" ") and node in parent
+            for _ in range(hops):
+                assert node != start
+                node = parent[node]
+            assert node == start
+            depths.add(hops)
+    assert depths == {1, 2, 3}
+    # one map asked many times: its several hashes at depth 1 (one per chain) all come up
+    many = dense_sequence(CHAIN, random.Random(0), recall_lines=0, extra_queries=0, start_queries=200)
+    start = many[0][0].split("Start: ")[1].split("\n")[0]
+    children = {v for k, v in (tuple(line.split("=>")) for line in many[0][0].split("\n") if "=>" in line) if k == start}
+    asked = {a.strip() for (q, _), (a, _) in zip(many[2::2], many[3::2]) if q.endswith("Hops: 1\nTarget:")}
+    assert len(children) >= 2 and asked == children
+    assert dense_sequence(HOP, random.Random(0), 1, 1, start_queries=3) == dense_sequence(HOP, random.Random(0), 1, 1)
+
+
 def test_training_batches_are_seeded_per_step_and_pad_is_never_a_label():
     tok = build_tokenizer("abcdefgh", 2, "whole")
     x1, y1 = training_batch(HOP, tok, seed=3, step=7, batch_size=8, recall_lines=2, extra_queries=1)

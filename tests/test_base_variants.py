@@ -39,9 +39,14 @@ def test_each_variant_changes_what_its_name_says_and_nothing_else():
             assert model == {"n_head": int(re.search(r"(\d+) attention heads", name).group(1))} and not changed
         if "seed" in name:
             assert changed == {"seed"} and variant["recipe"]["seed"] == int(name.split()[-1])
-        if "end-of-chain" in name:
-            assert variant["recipe"]["end_queries"] == int(name.split(":")[1].split()[0]) > 0
-            assert variant["recipe"]["recall_lines"] == variant["recipe"]["extra_queries"] == 0
+        end = re.search(r"(\d+) end-of-chain queries", name)
+        assert bool(end) == ("end_queries" in changed)
+        if end:
+            assert variant["recipe"]["end_queries"] == int(end.group(1)) > 0
+        start = re.search(r"(\d+) start hop queries", name)
+        assert bool(start) == ("start_queries" in changed)
+        if start:
+            assert variant["recipe"]["start_queries"] == int(start.group(1)) > 0
         depth = re.search(r"(\d+) depth queries", name)
         assert bool(depth) == ("depth_queries" in changed)
         if depth:

@@ -92,6 +92,18 @@ VARIANTS = {
     "hashchain: the fast kernels, lr 2e-3 on shorter sequences base trained 6,500 steps more":
         {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
          "kernels": "fast", "from": "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps"},
+    # the depth-query base ranks each chain end's depth but cannot pick the least in one pass. Two parts such a pass needs,
+    # each taught on the fastest recipe (its batches about 1.2x wider: 7,000 steps in the same minutes). Which hashes are
+    # chain ends, and where a walk stops: 2 end-of-chain queries a sequence beside the recall lines and hop query (the
+    # 12,000-step variant above had them in place of those, and learned no lookup)
+    "hashchain: 2 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+                                         "end_queries": 2}, "kernels": "fast"},
+    # and which hashes lie at each depth from the start (the sets a pass compares): 2 hop queries from the start, each
+    # answered by a random hash that many links away
+    "hashchain: 2 start hop queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+                                         "start_queries": 2}, "kernels": "fast"},
 }
 ROOT_NAME = "base-variants"
 STEP_TIMES = "02_base_step_times.json"
