@@ -104,6 +104,16 @@ VARIANTS = {
     "hashchain: 2 start hop queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps":
         {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
                                          "start_queries": 2}, "kernels": "fast"},
+    # the end-of-chain queries led per step (0.47 / 0.27 at step 4,500 of their curve's 200 prompts, where the twin had
+    # 0.28 / 0.17): twice as many of them (batches about 1.4x the twin's width: 6,000 steps), and the 2-query base trained
+    # 6,500 steps more with its own recipe (how many steps the criteria need on it)
+    "hashchain: 4 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 6,000 steps":
+        {"task": "hashchain", "recipe": {"steps": 6000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+                                         "end_queries": 4}, "kernels": "fast"},
+    "hashchain: the 2 end-of-chain queries base (fast kernels, lr 2e-3 on shorter sequences) trained 6,500 steps more":
+        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+                                         "end_queries": 2}, "kernels": "fast",
+         "from": "hashchain: 2 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps"},
 }
 ROOT_NAME = "base-variants"
 STEP_TIMES = "02_base_step_times.json"
