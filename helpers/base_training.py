@@ -101,13 +101,13 @@ def sample_segments(task: TaskConfig, sample, rng: random.Random, recall_lines: 
             while end in nxt:
                 end = nxt[end]
             segments += [(f"\nStart: {key}\nTask: shortest path\nTarget:", False), (ANSWER_SEPARATOR + end, True)]
+    if (depth_queries or start_queries) and not isinstance(task, HashHopConfig):
+        start, depth = link_depths(links)  # one walk for both kinds of query
     if depth_queries and not isinstance(task, HashHopConfig):
-        start, depth = link_depths(links)
         for _ in range(depth_queries):
             target = rng.choice(list(depth))
             segments += [(f"\nStart: {start}\nTarget: {target}\nHops:", False), (f"{ANSWER_SEPARATOR}{depth[target]}", True)]
     if start_queries and not isinstance(task, HashHopConfig):
-        start, depth = link_depths(links)
         at_depth = {}
         for node, d in depth.items():
             at_depth.setdefault(d, []).append(node)

@@ -22,6 +22,9 @@ import re
 import sys
 from pathlib import Path
 
+# "lr 2e-3 on shorter sequences": 2 recall lines and 1 hop query in place of the profile's 8 and 3, at twice its lr (the
+# fastest recipe measured, the one later variants build on)
+SHORTER = {"lr": 2e-3, "recall_lines": 2, "extra_queries": 1}
 # name -> the task, the recipe values over the profile's, and optionally the model to start from
 VARIANTS = {
     "hashhop seed 1": {"task": "hashhop", "recipe": {"seed": 1}},
@@ -53,7 +56,7 @@ VARIANTS = {
     # more of the task per second at a higher lr: the recall lines and hop queries the stand-in already solves are most of
     # a sequence's tokens (2 and 1 of them left: 0.34 s per step against 0.54, one thread), and 3e-4 did worse than 1e-3
     "hashchain: lr 2e-3 on shorter sequences (2 recall lines, 1 hop query), 7,000 steps":
-        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1}},
+        {"task": "hashchain", "recipe": {"steps": 7000, **SHORTER}},
     # more updates for the same minutes: is the slow climb limited by the number of steps rather than of samples? A batch
     # of 8 takes about a quarter of a batch of 32's time a step, so the budget holds most of the committed 31,000 steps
     "hashchain: batch 8, 24,000 steps":
@@ -65,18 +68,18 @@ VARIANTS = {
     # SDPA attention and the erf GELU ("kernels": "fast"; 0.27 s a step against the committed recipe's 0.59, one thread,
     # --step-times), so the budget holds 8,500 steps (0.33 s a step with its batches drawn and evaluations, side by side)
     "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps":
-        {"task": "hashchain", "recipe": {"steps": 8500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+        {"task": "hashchain", "recipe": {"steps": 8500, **SHORTER},
          "kernels": "fast"},
     # and every sequence the base task itself: is the curriculum (two sequences in three on 2-3 chains) needed now that
     # the stand-in brings the lookup, or does it spend two thirds of the samples on maps the criteria never ask about?
     "hashchain: no curriculum, fast kernels, lr 2e-3 on shorter sequences, 8,500 steps":
-        {"task": "hashchain", "recipe": {"steps": 8500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+        {"task": "hashchain", "recipe": {"steps": 8500, **SHORTER},
          "kernels": "fast", "curriculum": []},
     # the quantity the base must compare, supervised: every variant above names some chain's end far more often than the
     # shortest one's, so teach each hash's depth (links from the start; a chain end's is its chain's length less one) with 3
     # depth queries a sequence, on the fastest recipe above (its batches 1.4x wider: fewer steps in the same minutes)
     "hashchain: 3 depth queries, fast kernels, lr 2e-3 on shorter sequences, 6,500 steps":
-        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 6500, **SHORTER,
                                          "depth_queries": 3}, "kernels": "fast"},
     # and the depth alone: 4 depth queries in place of the recall lines and hop queries the stand-in already solves
     "hashchain: 4 depth queries instead of recall lines and hop queries, fast kernels, lr 2e-3, 6,500 steps":
@@ -86,32 +89,32 @@ VARIANTS = {
     # 6,500 steps with its own recipe (a fresh warm-up and schedule, as the committed base's restarts): about 100 minutes
     # of base training each, side by side
     "hashchain: the 3 depth queries base (fast kernels, lr 2e-3 on shorter sequences) trained 6,500 steps more":
-        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 6500, **SHORTER,
                                          "depth_queries": 3}, "kernels": "fast",
          "from": "hashchain: 3 depth queries, fast kernels, lr 2e-3 on shorter sequences, 6,500 steps"},
     "hashchain: the fast kernels, lr 2e-3 on shorter sequences base trained 6,500 steps more":
-        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1},
+        {"task": "hashchain", "recipe": {"steps": 6500, **SHORTER},
          "kernels": "fast", "from": "hashchain: fast kernels, lr 2e-3 on shorter sequences, 8,500 steps"},
     # the depth-query base ranks each chain end's depth but cannot pick the least in one pass. Two parts such a pass needs,
     # each taught on the fastest recipe (its batches about 1.2x wider: 7,000 steps in the same minutes). Which hashes are
     # chain ends, and where a walk stops: 2 end-of-chain queries a sequence beside the recall lines and hop query (the
     # 12,000-step variant above had them in place of those, and learned no lookup)
     "hashchain: 2 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps":
-        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 7000, **SHORTER,
                                          "end_queries": 2}, "kernels": "fast"},
     # and which hashes lie at each depth from the start (the sets a pass compares): 2 hop queries from the start, each
     # answered by a random hash that many links away
     "hashchain: 2 start hop queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps":
-        {"task": "hashchain", "recipe": {"steps": 7000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 7000, **SHORTER,
                                          "start_queries": 2}, "kernels": "fast"},
     # the end-of-chain queries led per step (0.47 / 0.27 at step 4,500 of their curve's 200 prompts, where the twin had
     # 0.28 / 0.17): twice as many of them (batches about 1.4x the twin's width: 6,000 steps), and the 2-query base trained
     # 6,500 steps more with its own recipe (how many steps the criteria need on it)
     "hashchain: 4 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 6,000 steps":
-        {"task": "hashchain", "recipe": {"steps": 6000, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 6000, **SHORTER,
                                          "end_queries": 4}, "kernels": "fast"},
     "hashchain: the 2 end-of-chain queries base (fast kernels, lr 2e-3 on shorter sequences) trained 6,500 steps more":
-        {"task": "hashchain", "recipe": {"steps": 6500, "lr": 2e-3, "recall_lines": 2, "extra_queries": 1,
+        {"task": "hashchain", "recipe": {"steps": 6500, **SHORTER,
                                          "end_queries": 2}, "kernels": "fast",
          "from": "hashchain: 2 end-of-chain queries, fast kernels, lr 2e-3 on shorter sequences, 7,000 steps"},
 }
